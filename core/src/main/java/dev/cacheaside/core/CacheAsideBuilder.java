@@ -1,0 +1,240 @@
+package dev.cacheaside.core;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.function.Function;
+import org.jspecify.annotations.Nullable;
+import reactor.core.scheduler.Scheduler;
+import reactor.core.scheduler.Schedulers;
+
+/**
+ * Configures a {@link CacheAside}. Each setter checks its argument at once and names a bad value;
+ * options that clash fail in {@link #build()}. Obtain one with {@link CacheAside#builder(String)}.
+ *
+ * @param <K> the key type
+ * @param <V> the value type
+ */
+public final class CacheAsideBuilder<K, V> {
+  /** Default time to live of a loaded value. */
+  public static final Duration DEFAULT_TTL = Duration.ofMinutes(10);
+  /** Default time to live of a "not found" entry (capped at the TTL). */
+  public static final Duration DEFAULT_NEGATIVE_TTL = Duration.ofSeconds(30);
+  /** Default lease time to live: how long a vanished lease holder blocks others from loading. */
+  public static final Duration DEFAULT_LEASE_TTL = Duration.ofSeconds(5);
+  /** Default bound on how long a caller waits for another instance's load. */
+  public static final Duration DEFAULT_LEASE_WAIT = Duration.ofSeconds(1);
+  /** Default first pause between polls while another caller holds the lease. */
+  public static final Duration DEFAULT_LEASE_BACKOFF_MIN = Duration.ofMillis(5);
+  /** Default longest pause between polls while another caller holds the lease. */
+  public static final Duration DEFAULT_LEASE_BACKOFF_MAX = Duration.ofMillis(100);
+  /** Default largest encoded value that is cached; larger values are served but not cached. */
+  public static final int DEFAULT_MAX_VALUE_BYTES = 8 * 1024 * 1024;
+
+  private final String name;
+  private @Nullable CacheStore store;
+  private @Nullable Codec<V> codec;
+  private @Nullable Function<? super K, String> keyFormat;
+  private Duration ttl = DEFAULT_TTL;
+  private double ttlJitter = 0.0;
+  private @Nullable Duration negativeTtl;
+  private Duration staleGrace = Duration.ZERO;
+  private boolean leases = true;
+  private Duration leaseTtl = DEFAULT_LEASE_TTL;
+  private Duration leaseWait = DEFAULT_LEASE_WAIT;
+  private Duration leaseBackoffMin = DEFAULT_LEASE_BACKOFF_MIN;
+  private Duration leaseBackoffMax = DEFAULT_LEASE_BACKOFF_MAX;
+  private boolean shareReads = true;
+  private int maxValueBytes = DEFAULT_MAX_VALUE_BYTES;
+  private Clock clock = Clock.systemUTC();
+  private Scheduler scheduler = Schedulers.parallel();
+
+  CacheAsideBuilder(String name) {
+    Objects.requireNonNull(name, "name must not be null");
+    if (name.isBlank()) {
+      throw new IllegalArgumentException("name must not be blank");
+    }
+    this.name = name;
+  }
+
+  /** The store that holds the entries (required). */
+  public CacheAsideBuilder<K, V> store(CacheStore store) {
+    this.store = Objects.requireNonNull(store, "store must not be null");
+    return this;
+  }
+
+  /** The codec that turns values into bytes (required). */
+  public CacheAsideBuilder<K, V> codec(Codec<V> codec) {
+    this.codec = Objects.requireNonNull(codec, "codec must not be null");
+    return this;
+  }
+
+  /**
+   * How a key becomes the store's key. Default: {@code name + ":" + String.valueOf(key)}. The
+   * function must be deterministic and must not return null or an empty string.
+   */
+  public CacheAsideBuilder<K, V> keyFormat(Function<? super K, String> keyFormat) {
+    this.keyFormat = Objects.requireNonNull(keyFormat, "keyFormat must not be null");
+    return this;
+  }
+
+  /** How long a loaded value is fresh. Default {@link #DEFAULT_TTL}; must be at least 1 ms. */
+  public CacheAsideBuilder<K, V> ttl(Duration ttl) {
+    this.ttl = StoreChecks.checkTtl(ttl, "ttl");
+    return this;
+  }
+
+  /**
+   * Spreads expiries: each entry's TTL is drawn uniformly from {@code ttl × (1 ± jitter)}, so
+   * keys loaded together do not expire together. Default 0 (exact TTLs); must be in [0, 1).
+   */
+  public CacheAsideBuilder<K, V> ttlJitter(double jitter) {
+    if (!(jitter >= 0.0 && jitter < 1.0)) {
+      throw new IllegalArgumentException("ttlJitter must be in [0, 1) but was " + jitter);
+    }
+    this.ttlJitter = jitter;
+    return this;
+  }
+
+  /**
+   * How long "not found" (an empty loader result) is cached. Default
+   * {@link #DEFAULT_NEGATIVE_TTL}, capped at the TTL; {@link Duration#ZERO} caches nothing for
+   * absent keys (every read of one loads).
+   */
+  public CacheAsideBuilder<K, V> negativeTtl(Duration negativeTtl) {
+    Objects.requireNonNull(negativeTtl, "negativeTtl must not be null");
+    if (negativeTtl.isNegative()) {
+      throw new IllegalArgumentException("negativeTtl must not be negative but was " + negativeTtl);
+    }
+    this.negativeTtl = negativeTtl;
+    return this;
+  }
+
+  /**
+   * How long past its logical expiry a value stays in the store to be served stale: to callers
+   * waiting while another refreshes it (stale-while-revalidate) and when the loader fails
+   * (stale-if-error). Never served as fresh. Default zero (no stale serving).
+   */
+  public CacheAsideBuilder<K, V> staleGrace(Duration staleGrace) {
+    Objects.requireNonNull(staleGrace, "staleGrace must not be null");
+    if (staleGrace.isNegative()) {
+      throw new IllegalArgumentException("staleGrace must not be negative but was " + staleGrace);
+    }
+    this.staleGrace = staleGrace;
+    return this;
+  }
+
+  /**
+   * Whether misses take a lease in the store (default {@code true}): one load per key across
+   * instances and no stale set after a write. Switch off only to compare with plain cache-aside.
+   */
+  public CacheAsideBuilder<K, V> leases(boolean leases) {
+    this.leases = leases;
+    return this;
+  }
+
+  /**
+   * How long a lease lasts if its holder never stores or releases it (a crashed instance).
+   * Longer than a slow load; default {@link #DEFAULT_LEASE_TTL}.
+   */
+  public CacheAsideBuilder<K, V> leaseTtl(Duration leaseTtl) {
+    this.leaseTtl = StoreChecks.checkTtl(leaseTtl, "leaseTtl");
+    return this;
+  }
+
+  /**
+   * The most a caller waits for another caller's load before loading itself (without storing).
+   * Default {@link #DEFAULT_LEASE_WAIT}; zero means never wait.
+   */
+  public CacheAsideBuilder<K, V> leaseWait(Duration leaseWait) {
+    Objects.requireNonNull(leaseWait, "leaseWait must not be null");
+    if (leaseWait.isNegative()) {
+      throw new IllegalArgumentException("leaseWait must not be negative but was " + leaseWait);
+    }
+    this.leaseWait = leaseWait;
+    return this;
+  }
+
+  /**
+   * The pauses between polls while another caller holds the lease: the first is {@code min},
+   * each next one doubles, up to {@code max}. Defaults 5 ms and 100 ms.
+   */
+  public CacheAsideBuilder<K, V> leaseBackoff(Duration min, Duration max) {
+    StoreChecks.checkTtl(min, "leaseBackoff min");
+    StoreChecks.checkTtl(max, "leaseBackoff max");
+    if (max.compareTo(min) < 0) {
+      throw new IllegalArgumentException(
+          "leaseBackoff max " + max + " must not be less than min " + min);
+    }
+    this.leaseBackoffMin = min;
+    this.leaseBackoffMax = max;
+    return this;
+  }
+
+  /**
+   * Whether concurrent reads of one key share the cache read too, not only the load (default
+   * {@code true}): a hot key then costs one store round trip per wave of callers instead of one
+   * per caller. With {@code false}, each caller reads the store itself and only misses are shared.
+   */
+  public CacheAsideBuilder<K, V> shareReads(boolean shareReads) {
+    this.shareReads = shareReads;
+    return this;
+  }
+
+  /**
+   * The largest encoded value that is cached; a larger one is returned to the caller but not
+   * stored (counted in {@link CacheStats#uncachedValues()}). Default 8 MiB.
+   */
+  public CacheAsideBuilder<K, V> maxValueBytes(int maxValueBytes) {
+    if (maxValueBytes <= 0) {
+      throw new IllegalArgumentException("maxValueBytes must be positive but was " + maxValueBytes);
+    }
+    this.maxValueBytes = maxValueBytes;
+    return this;
+  }
+
+  /**
+   * The wall clock that stamps load and expiry times in entries; entries are shared by instances,
+   * so it must be wall time. Inject a fake one in tests.
+   */
+  public CacheAsideBuilder<K, V> clock(Clock clock) {
+    this.clock = Objects.requireNonNull(clock, "clock must not be null");
+    return this;
+  }
+
+  /**
+   * The scheduler for timers (lease-wait backoff). Default {@link Schedulers#parallel()}; a
+   * {@code VirtualTimeScheduler} in tests.
+   */
+  public CacheAsideBuilder<K, V> scheduler(Scheduler scheduler) {
+    this.scheduler = Objects.requireNonNull(scheduler, "scheduler must not be null");
+    return this;
+  }
+
+  /**
+   * Builds the cache.
+   *
+   * @throws IllegalStateException if the store or the codec is missing, or options clash
+   */
+  public CacheAside<K, V> build() {
+    if (store == null) {
+      throw new IllegalStateException("cache '" + name + "': store(...) is required");
+    }
+    if (codec == null) {
+      throw new IllegalStateException("cache '" + name + "': codec(...) is required");
+    }
+    Duration negative = negativeTtl != null ? negativeTtl
+        : (DEFAULT_NEGATIVE_TTL.compareTo(ttl) < 0 ? DEFAULT_NEGATIVE_TTL : ttl);
+    if (leases && leaseBackoffMin.compareTo(leaseTtl) > 0) {
+      throw new IllegalStateException("cache '" + name + "': leaseBackoff min " + leaseBackoffMin
+          + " exceeds leaseTtl " + leaseTtl);
+    }
+    String prefix = name + ":";
+    Function<? super K, String> format = keyFormat != null ? keyFormat
+        : key -> prefix + key;
+    CacheSettings<K, V> settings = new CacheSettings<>(name, store, codec, format, ttl, ttlJitter,
+        negative, staleGrace, leases, leaseTtl, leaseWait, leaseBackoffMin, leaseBackoffMax,
+        shareReads, maxValueBytes, clock, scheduler);
+    return new DefaultCacheAside<>(settings);
+  }
+}

@@ -1,0 +1,26 @@
+package dev.cacheaside.core;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.util.function.Function;
+import reactor.core.scheduler.Scheduler;
+
+/** The validated configuration of one cache, as {@link CacheAsideBuilder} documents it. */
+record CacheSettings<K, V>(
+    String name,
+    CacheStore store,
+    Codec<V> codec,
+    Function<? super K, String> keyFormat,
+    Duration ttl,
+    double ttlJitter,
+    Duration negativeTtl,
+    Duration staleGrace,
+    boolean leases,
+    Duration leaseTtl,
+    Duration leaseWait,
+    Duration leaseBackoffMin,
+    Duration leaseBackoffMax,
+    boolean shareReads,
+    int maxValueBytes,
+    Clock clock,
+    Scheduler scheduler) {}

@@ -1,0 +1,147 @@
+package dev.cacheaside.core;
+
+import java.time.Duration;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+
+/**
+ * The storage SPI: a remote or local key-value store of byte arrays with per-entry TTLs and
+ * leases. {@code RedisCacheStore} (module {@code cache-aside-redis}) and
+ * {@link InMemoryCacheStore} implement it.
+ *
+ * <p>Keys are the strings that {@link CacheAside} formats; values are opaque bytes (an envelope
+ * written by the core, never interpreted by the store). Every method is lazy (nothing happens
+ * until subscription), never blocks, and signals failures as {@code onError}: the core turns a
+ * failing read into a miss and never lets a store failure fail a read the loader can answer.
+ *
+ * <h2>Leases</h2>
+ * Leases make one load across many instances and prevent stale sets, as memcache leases do
+ * (Nishtala et al., NSDI 2013). The operations are stated in the SPI's own terms, so a store
+ * other than Redis (Memcached's meta protocol has them built in) can implement them:
+ * <ul>
+ *   <li>{@link #getOrLease}: the value, or a lease token granting the right to load it, or word
+ *       that somebody else holds the lease, in one atomic step;</li>
+ *   <li>{@link #setIfLeased}: store only while the token is still the key's current lease, and
+ *       clear the lease;</li>
+ *   <li>{@link #delete}: remove the value <em>and</em> any lease, so a load that began before a
+ *       write can no longer store its result afterwards.</li>
+ * </ul>
+ */
+public interface CacheStore {
+
+  /**
+   * Reads one value.
+   *
+   * @return the stored bytes; empty when the key is absent or expired
+   */
+  Mono<byte[]> get(String key);
+
+  /**
+   * Reads many values in as few round trips as the store allows.
+   *
+   * @return the present keys and their bytes; absent keys are not in the map
+   */
+  Mono<Map<String, byte[]>> getAll(Collection<String> keys);
+
+  /** Stores one value unconditionally with a time to live ({@code ttl > 0}). */
+  Mono<Void> set(String key, byte[] value, Duration ttl);
+
+  /**
+   * Stores many values, each with its own TTL, in as few round trips as the store allows
+   * (Redis: one pipeline per connection/slot).
+   */
+  Mono<Void> setAll(Collection<StoreEntry> entries);
+
+  /** Deletes values and any leases on them; absent keys are ignored. */
+  Mono<Void> delete(Collection<String> keys);
+
+  /** Deletes one value and its lease. */
+  default Mono<Void> delete(String key) {
+    return delete(List.of(key));
+  }
+
+  /**
+   * Atomically: returns the value if present; otherwise grants a new lease token for
+   * {@code leaseTtl} if nobody holds one; otherwise says the key is being loaded elsewhere.
+   */
+  Mono<StoreLookup> getOrLease(String key, Duration leaseTtl);
+
+  /**
+   * {@link #getOrLease} for many keys, in as few round trips as the store allows.
+   *
+   * @return one lookup per distinct requested key, in no particular order
+   */
+  Flux<KeyedLookup> getOrLeaseAll(Collection<String> keys, Duration leaseTtl);
+
+  /**
+   * Grants a lease on a key whether or not a value is present (to refresh a stale or nearly
+   * expired value), or completes empty when somebody else holds the lease.
+   *
+   * @return the new lease token, or empty when the lease is taken
+   */
+  Mono<String> tryLease(String key, Duration leaseTtl);
+
+  /**
+   * Stores the value only if {@code token} is still the key's current lease, and clears the lease
+   * in the same atomic step.
+   *
+   * @return {@code true} when stored; {@code false} when the lease was lost (invalidated,
+   *     expired or taken over), in which case nothing was written
+   */
+  Mono<Boolean> setIfLeased(String key, String token, byte[] value, Duration ttl);
+
+  /**
+   * {@link #setIfLeased} for many keys; each entry is checked against its own token.
+   *
+   * @return the keys that were stored
+   */
+  Flux<String> setAllIfLeased(Collection<LeasedEntry> entries);
+
+  /**
+   * Gives up a lease without storing anything (the load failed), so that waiters can take over
+   * at once instead of after the lease TTL. Does nothing if the token is no longer current.
+   */
+  Mono<Void> releaseLease(String key, String token);
+
+  /**
+   * Atomically adds one to a counter, creating it at 1. The core keeps namespace generations in
+   * counters; they are read back with {@link #get} as decimal ASCII.
+   *
+   * @return the new value
+   */
+  Mono<Long> increment(String key);
+
+  /**
+   * A new, practically unique lease token for stores that must mint their own (Redis: the script
+   * sets the token it is given). 128 random bits from {@link ThreadLocalRandom}: leases need
+   * uniqueness, not secrecy, and {@code UUID.randomUUID()} may block reading the entropy device.
+   */
+  static String newLeaseToken() {
+    ThreadLocalRandom random = ThreadLocalRandom.current();
+    return Long.toHexString(random.nextLong()) + Long.toHexString(random.nextLong() | 1L << 63);
+  }
+
+  /** A value to store with {@link #setAll}. */
+  record StoreEntry(String key, byte[] value, Duration ttl) {
+    /** Checks that the entry can be stored. */
+    public StoreEntry {
+      StoreChecks.checkEntry(key, value, ttl);
+    }
+  }
+
+  /** A value to store with {@link #setAllIfLeased}, under the lease {@code token}. */
+  record LeasedEntry(String key, String token, byte[] value, Duration ttl) {
+    /** Checks that the entry can be stored. */
+    public LeasedEntry {
+      StoreChecks.checkEntry(key, value, ttl);
+      StoreChecks.checkToken(token);
+    }
+  }
+
+  /** One result of {@link #getOrLeaseAll}. */
+  record KeyedLookup(String key, StoreLookup lookup) {}
+}

@@ -1,0 +1,453 @@
+package dev.cacheaside.core;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
+import reactor.core.Exceptions;
+import reactor.core.publisher.Mono;
+import reactor.util.Logger;
+import reactor.util.Loggers;
+import reactor.util.retry.Retry;
+
+/**
+ * The one implementation of {@link CacheAside}.
+ *
+ * <h2>The read</h2>
+ * <ol>
+ *   <li>{@code GET}. A fresh entry answers (a negative entry answers "not found"). A stale entry
+ *       (past logical expiry, within grace) is refreshed by whoever wins {@code tryLease}; the
+ *       others are served the stale value. A corrupt entry is deleted and read again once.</li>
+ *   <li>On a miss, {@code getOrLease}: it re-checks the value atomically (another instance may
+ *       have stored it since the {@code GET}), or grants the lease, or reports a lease held
+ *       elsewhere; then the holder loads and stores with {@code setIfLeased}, and the others poll
+ *       with backoff until the value appears, the lease passes to them, or the wait budget is
+ *       spent (then they load without storing).</li>
+ * </ol>
+ *
+ * <h2>Sharing in this JVM</h2>
+ * The in-flight map holds one {@code cache()}d read per key. Why the second cache check must be
+ * inside the flight (as groupcache's singleflight notes): caller A misses on {@code GET};
+ * meanwhile caller B's flight loads, stores and leaves the map; if A now started a load straight
+ * away it would load again. So a flight always begins with the store read, never with the load,
+ * and a caller that misses outside a flight joins or starts a flight that reads again.
+ * {@code cache()} does not cancel its source when a subscriber cancels, so one caller's cancel
+ * never cancels the load others wait on; the entry leaves the map when the flight terminates.
+ */
+final class DefaultCacheAside<K, V> implements CacheAside<K, V> {
+  private static final Logger LOG = Loggers.getLogger(CacheAside.class);
+
+  private final CacheSettings<K, V> settings;
+  private final CacheStore store;
+  private final Codec<V> codec;
+  private final StatsCounter stats = new StatsCounter();
+  private final ConcurrentHashMap<String, Flight<V>> inflight = new ConcurrentHashMap<>();
+
+  DefaultCacheAside(CacheSettings<K, V> settings) {
+    this.settings = settings;
+    this.store = settings.store();
+    this.codec = settings.codec();
+  }
+
+  /** A read in flight; the holder exists so the flight can remove exactly itself from the map. */
+  private static final class Flight<V> {
+    @SuppressWarnings("NotNullFieldNotInitialized")
+    Mono<Outcome<V>> mono;
+  }
+
+  /** One caller's read: the key, its store key and its loader. */
+  private record Read<K, V>(K key, String storeKey, Function<? super K, ? extends Mono<V>> loader) {}
+
+  @Override
+  public String name() {
+    return settings.name();
+  }
+
+  @Override
+  public CacheStats stats() {
+    return stats.snapshot();
+  }
+
+  /** Reads in flight in this JVM; for tests that check nothing leaks. */
+  int inflightCount() {
+    return inflight.size();
+  }
+
+  String storeKey(K key) {
+    Objects.requireNonNull(key, "key must not be null");
+    String storeKey = settings.keyFormat().apply(key);
+    if (storeKey == null || storeKey.isEmpty()) {
+      throw new IllegalArgumentException("cache '" + settings.name() + "': key format returned "
+          + (storeKey == null ? "null" : "an empty string") + " for key " + key);
+    }
+    return storeKey;
+  }
+
+  @Override
+  public Mono<V> cacheAside(K key, Function<? super K, ? extends Mono<V>> loader) {
+    Objects.requireNonNull(loader, "loader must not be null");
+    Read<K, V> read = new Read<>(key, storeKey(key), loader);
+    Mono<Outcome<V>> outcome = settings.shareReads()
+        ? Mono.defer(() -> join(read.storeKey(), () -> readThrough(read)))
+        : Mono.defer(() -> readUnshared(read));
+    return outcome.handle((o, sink) -> {
+      count(o);
+      if (o.value() != null) {
+        sink.next(o.value());
+      }
+    });
+  }
+
+  private void count(Outcome<V> outcome) {
+    switch (outcome.kind()) {
+      case HIT -> stats.hits.increment();
+      case NEGATIVE_HIT -> stats.negativeHits.increment();
+      case STALE_HIT -> stats.staleHits.increment();
+      case LOADED -> stats.misses.increment();
+      default -> throw new IllegalStateException("unknown outcome " + outcome.kind());
+    }
+  }
+
+  private Mono<Outcome<V>> join(String storeKey, Supplier<Mono<Outcome<V>>> work) {
+    Flight<V> existing = inflight.get(storeKey);
+    if (existing != null) {
+      stats.coalesced.increment();
+      return existing.mono;
+    }
+    Flight<V> flight = new Flight<>();
+    flight.mono = work.get().doFinally(signal -> inflight.remove(storeKey, flight)).cache();
+    existing = inflight.putIfAbsent(storeKey, flight);
+    if (existing != null) {
+      stats.coalesced.increment();
+      return existing.mono;
+    }
+    return flight.mono;
+  }
+
+  /** Each caller reads the store itself; only what is not a fresh hit is shared. */
+  private Mono<Outcome<V>> readUnshared(Read<K, V> read) {
+    return storeGet(read).flatMap(bytes -> {
+      Envelope envelope = decodeEnvelope(read, bytes);
+      if (envelope != null && !envelope.isStale(settings.clock().millis())) {
+        V value = envelope.negative() ? null : decodeValue(read, envelope);
+        if (envelope.negative() || value != null) {
+          return Mono.just(Outcome.hit(value));
+        }
+      }
+      return Mono.<Outcome<V>>empty();
+    }).switchIfEmpty(Mono.defer(() -> join(read.storeKey(), () -> readThrough(read))));
+  }
+
+  private Mono<byte[]> storeGet(Read<K, V> read) {
+    return store.get(read.storeKey()).onErrorResume(e -> {
+      storeError("get", read.storeKey(), e);
+      return Mono.empty();
+    });
+  }
+
+  /** Step 1: the plain read; a miss goes on to the lease. */
+  private Mono<Outcome<V>> readThrough(Read<K, V> read) {
+    return storeGet(read)
+        .flatMap(bytes -> onFound(read, bytes, true))
+        .switchIfEmpty(Mono.defer(() -> onMiss(read, true)));
+  }
+
+  /** Step 2: a miss. Without leases, load and store; with them, ask for the lease. */
+  private Mono<Outcome<V>> onMiss(Read<K, V> read, boolean mayRetry) {
+    if (!settings.leases()) {
+      return load(read, true, null, null);
+    }
+    return store.getOrLease(read.storeKey(), settings.leaseTtl())
+        .onErrorResume(e -> {
+          storeError("getOrLease", read.storeKey(), e);
+          return Mono.empty();
+        })
+        .flatMap(lookup -> {
+          if (lookup instanceof StoreLookup.Contended) {
+            stats.leaseWaits.increment();
+          }
+          long deadline = settings.scheduler().now(TimeUnit.MILLISECONDS)
+              + settings.leaseWait().toMillis();
+          return onLookup(read, lookup, mayRetry, deadline, settings.leaseBackoffMin().toMillis());
+        })
+        // The store failed: answer from the loader, and store nothing without a lease.
+        .switchIfEmpty(Mono.defer(() -> load(read, false, null, null)));
+  }
+
+  private Mono<Outcome<V>> onLookup(Read<K, V> read, StoreLookup lookup, boolean mayRetry,
+      long deadline, long delayMillis) {
+    if (lookup instanceof StoreLookup.Found found) {
+      return onFound(read, found.value(), mayRetry);
+    }
+    if (lookup instanceof StoreLookup.Granted granted) {
+      return load(read, true, granted.token(), null);
+    }
+    return awaitLease(read, deadline, delayMillis);
+  }
+
+  /**
+   * Another caller holds the lease: poll until its value appears, its lease passes to us
+   * (expired or released), or the wait budget is spent. Timers run on the configured scheduler.
+   */
+  private Mono<Outcome<V>> awaitLease(Read<K, V> read, long deadline, long delayMillis) {
+    if (settings.scheduler().now(TimeUnit.MILLISECONDS) >= deadline) {
+      return load(read, false, null, null);
+    }
+    long next = Math.min(delayMillis * 2, settings.leaseBackoffMax().toMillis());
+    return Mono.delay(Duration.ofMillis(delayMillis), settings.scheduler())
+        .then(store.getOrLease(read.storeKey(), settings.leaseTtl()))
+        .onErrorResume(e -> {
+          storeError("getOrLease", read.storeKey(), e);
+          return Mono.empty();
+        })
+        .flatMap(lookup -> onLookup(read, lookup, false, deadline, next))
+        .switchIfEmpty(Mono.defer(() -> load(read, false, null, null)));
+  }
+
+  /** The store returned bytes: fresh, stale or corrupt. */
+  private Mono<Outcome<V>> onFound(Read<K, V> read, byte[] bytes, boolean mayRetry) {
+    Envelope envelope = decodeEnvelope(read, bytes);
+    V value = envelope == null || envelope.negative() ? null : decodeValue(read, envelope);
+    if (envelope == null || (!envelope.negative() && value == null)) {
+      Mono<Void> delete = store.delete(read.storeKey()).onErrorResume(e -> {
+        storeError("delete", read.storeKey(), e);
+        return Mono.empty();
+      });
+      return delete.then(Mono.defer(() -> mayRetry
+          ? onMiss(read, false)
+          : load(read, false, null, null)));
+    }
+    if (!envelope.isStale(settings.clock().millis())) {
+      return Mono.just(Outcome.hit(value));
+    }
+    return refreshStale(read, value);
+  }
+
+  /**
+   * A stale value within grace: one caller (the lease winner) loads; everyone else is served the
+   * stale value meanwhile. The winner is never served the stale value as fresh, only if its load
+   * fails (stale-if-error).
+   */
+  private Mono<Outcome<V>> refreshStale(Read<K, V> read, @Nullable V staleValue) {
+    Outcome<V> stale = Outcome.stale(staleValue);
+    if (!settings.leases()) {
+      return load(read, true, null, stale);
+    }
+    // tryLease: a token = we refresh; empty = somebody else does, serve stale; error = the store
+    // is failing, so refresh without storing.
+    return store.tryLease(read.storeKey(), settings.leaseTtl())
+        .map(Optional::of)
+        .onErrorResume(e -> {
+          storeError("tryLease", read.storeKey(), e);
+          return Mono.just(Optional.empty());
+        })
+        .flatMap(token -> token.isPresent()
+            ? load(read, true, token.get(), stale)
+            : load(read, false, null, stale))
+        .switchIfEmpty(Mono.fromSupplier(() -> stale));
+  }
+
+  private @Nullable Envelope decodeEnvelope(Read<K, V> read, byte[] bytes) {
+    try {
+      return Envelope.decode(bytes);
+    } catch (Envelope.Corrupt e) {
+      corrupt(read, e);
+      return null;
+    }
+  }
+
+  private @Nullable V decodeValue(Read<K, V> read, Envelope envelope) {
+    try {
+      V value = codec.decode(envelope.payload());
+      if (value == null) {
+        throw new IllegalStateException("codec " + codec + " decoded null");
+      }
+      return value;
+    } catch (RuntimeException e) {
+      corrupt(read, e);
+      return null;
+    }
+  }
+
+  private void corrupt(Read<K, V> read, RuntimeException e) {
+    stats.corruptEntries.increment();
+    LOG.warn("cache '{}': entry {} cannot be decoded ({}); treating it as a miss and deleting it",
+        settings.name(), read.storeKey(), e.toString());
+  }
+
+  private void storeError(String operation, String storeKey, Throwable e) {
+    Exceptions.throwIfJvmFatal(e);
+    stats.storeErrors.increment();
+    LOG.debug("cache '{}': store {} of {} failed: {}", settings.name(), operation, storeKey,
+        e.toString());
+  }
+
+  /**
+   * Calls the loader and, if {@code cacheResult}, stores what it returns: under {@code token}
+   * when leased, unconditionally when {@code token} is null (leases off). A failure with a
+   * {@code stale} outcome at hand serves it (stale-if-error); otherwise the error propagates and
+   * nothing is stored. The lease is released whenever nothing is stored under it.
+   */
+  private Mono<Outcome<V>> load(Read<K, V> read, boolean cacheResult, @Nullable String token,
+      @Nullable Outcome<V> stale) {
+    return Mono.defer(() -> {
+      stats.loads.increment();
+      long startMillis = settings.clock().millis();
+      long startNanos = System.nanoTime();
+      Mono<V> source;
+      try {
+        source = Objects.requireNonNull(read.loader().apply(read.key()),
+            () -> "cache '" + settings.name() + "': loader returned null instead of a Mono for key "
+                + read.key());
+      } catch (Throwable t) {
+        Exceptions.throwIfJvmFatal(t);
+        source = Mono.error(t);
+      }
+      return source
+          .map(Outcome::<V>loaded)
+          .defaultIfEmpty(Outcome.loaded(null))
+          .onErrorResume(e -> {
+            stats.totalLoadTimeNanos.add(System.nanoTime() - startNanos);
+            stats.loadFailures.increment();
+            Mono<Void> release = release(read, token);
+            if (stale != null) {
+              LOG.debug("cache '{}': load of {} failed ({}); serving the stale value",
+                  settings.name(), read.storeKey(), e.toString());
+              return release.thenReturn(stale);
+            }
+            return release.then(Mono.error(e));
+          })
+          .flatMap(outcome -> {
+            if (outcome.kind() != Outcome.Kind.LOADED) {
+              return Mono.just(outcome);
+            }
+            long loadNanos = System.nanoTime() - startNanos;
+            stats.totalLoadTimeNanos.add(loadNanos);
+            if (!cacheResult) {
+              return Mono.just(outcome);
+            }
+            return save(read, token, outcome.value(), startMillis, loadNanos).thenReturn(outcome);
+          });
+    });
+  }
+
+  /** Encodes and stores a loaded value (or "not found"); a codec failure fails the call. */
+  private Mono<Void> save(Read<K, V> read, @Nullable String token, @Nullable V value,
+      long loadedAt, long loadNanos) {
+    long now = settings.clock().millis();
+    int loadMillis = (int) Math.min(Integer.MAX_VALUE, TimeUnit.NANOSECONDS.toMillis(loadNanos));
+    Envelope envelope;
+    if (value == null) {
+      if (settings.negativeTtl().isZero()) {
+        return release(read, token);
+      }
+      long ttl = jittered(settings.negativeTtl());
+      envelope = Envelope.negative(loadedAt, now + ttl, loadMillis);
+    } else {
+      byte[] payload;
+      try {
+        payload = codec.encode(value);
+        Objects.requireNonNull(payload, "codec returned null");
+      } catch (RuntimeException e) {
+        CodecException error = new CodecException("cache '" + settings.name()
+            + "': codec " + codec + " cannot encode the value loaded for key " + read.storeKey()
+            + ": " + e.getMessage(), e);
+        return release(read, token).then(Mono.error(error));
+      }
+      if (payload.length > settings.maxValueBytes()) {
+        stats.uncachedValues.increment();
+        LOG.warn("cache '{}': value of {} is {} bytes, over maxValueBytes {}; served, not cached",
+            settings.name(), read.storeKey(), payload.length, settings.maxValueBytes());
+        return release(read, token);
+      }
+      long ttl = jittered(settings.ttl());
+      envelope = Envelope.positive(loadedAt, now + ttl, loadMillis, payload);
+    }
+    Duration physical = Duration.ofMillis(envelope.expiresAt() - now).plus(settings.staleGrace());
+    byte[] bytes = envelope.encode();
+    Mono<Void> write = token == null
+        ? store.set(read.storeKey(), bytes, physical)
+        : store.setIfLeased(read.storeKey(), token, bytes, physical).doOnNext(stored -> {
+          if (!stored) {
+            stats.leasesLost.increment();
+          }
+        }).then();
+    return write.onErrorResume(e -> {
+      storeError(token == null ? "set" : "setIfLeased", read.storeKey(), e);
+      return Mono.empty();
+    });
+  }
+
+  private Mono<Void> release(Read<K, V> read, @Nullable String token) {
+    if (token == null) {
+      return Mono.empty();
+    }
+    return store.releaseLease(read.storeKey(), token).onErrorResume(e -> {
+      storeError("releaseLease", read.storeKey(), e);
+      return Mono.empty();
+    });
+  }
+
+  /** A TTL drawn uniformly from {@code base × (1 ± jitter)}, in millis, at least 1. */
+  private long jittered(Duration base) {
+    long millis = base.toMillis();
+    double jitter = settings.ttlJitter();
+    if (jitter == 0.0) {
+      return millis;
+    }
+    double factor = 1.0 + jitter * (2.0 * ThreadLocalRandom.current().nextDouble() - 1.0);
+    return Math.max(1L, Math.round(millis * factor));
+  }
+
+  @Override
+  public Mono<Void> invalidate(K key) {
+    String storeKey = storeKey(key);
+    // The in-flight entry goes before the completion signal travels on, so a read subscribed
+    // once this Mono completed cannot join a read that began before the delete.
+    return store.delete(storeKey).doOnTerminate(() -> inflight.remove(storeKey));
+  }
+
+  @Override
+  public Mono<Void> invalidateAll(Collection<? extends K> keys) {
+    Objects.requireNonNull(keys, "keys must not be null");
+    List<String> storeKeys = new ArrayList<>(keys.size());
+    for (K key : keys) {
+      storeKeys.add(storeKey(key));
+    }
+    if (storeKeys.isEmpty()) {
+      return Mono.empty();
+    }
+    return store.delete(storeKeys).doOnTerminate(() -> storeKeys.forEach(inflight::remove));
+  }
+
+  @Override
+  public <R> Mono<R> writeThenInvalidate(K key, Mono<R> write) {
+    Objects.requireNonNull(write, "write must not be null");
+    String storeKey = storeKey(key);
+    Mono<Void> invalidation = store.delete(storeKey)
+        .retryWhen(Retry.backoff(3, Duration.ofMillis(20)).scheduler(settings.scheduler()))
+        .doOnTerminate(() -> inflight.remove(storeKey))
+        .onErrorResume(e -> {
+          stats.invalidationFailures.increment();
+          LOG.error("cache '{}': invalidation of {} failed after its write succeeded; the entry may"
+              + " be stale until its TTL: {}", settings.name(), storeKey, e.toString());
+          return Mono.empty();
+        });
+    return write
+        .flatMap(result -> invalidation.thenReturn(result))
+        .switchIfEmpty(invalidation.then(Mono.empty()));
+  }
+
+  @Override
+  public String toString() {
+    return "CacheAside[" + settings.name() + ", store=" + store + ", codec=" + codec + "]";
+  }
+}
