@@ -1,0 +1,71 @@
+package dev.cacheaside.core;
+
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tag;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.binder.MeterBinder;
+import java.util.Objects;
+import java.util.concurrent.TimeUnit;
+import java.util.function.ToLongFunction;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Publishes a cache's {@link CacheStats} to Micrometer (an optional dependency of this module).
+ * The meters read the live counters when scraped; nothing is recorded on the read path.
+ *
+ * <pre>{@code
+ * new CacheAsideMetrics(products).bindTo(registry);
+ * }</pre>
+ *
+ * <p>Meters, each tagged {@code cache=<name>}: {@code cache.gets} with {@code result} =
+ * {@code hit}, {@code negative_hit}, {@code stale_hit}, {@code miss}; {@code cache.loads} with
+ * {@code result} = {@code success}, {@code failure}; {@code cache.load.duration} (total, seconds);
+ * {@code cache.coalesced}; {@code cache.lease.waits}; {@code cache.lease.lost};
+ * {@code cache.store.errors}; {@code cache.corrupt.entries}; {@code cache.uncached.values};
+ * {@code cache.invalidation.failures}.
+ */
+public final class CacheAsideMetrics implements MeterBinder {
+  private final CacheAside<?, ?> cache;
+  private final Tags tags;
+
+  /** Binds the cache's counters tagged with its name. */
+  public CacheAsideMetrics(CacheAside<?, ?> cache) {
+    this(cache, Tags.empty());
+  }
+
+  /** Binds the cache's counters tagged with its name and {@code extraTags}. */
+  public CacheAsideMetrics(CacheAside<?, ?> cache, Iterable<Tag> extraTags) {
+    this.cache = Objects.requireNonNull(cache, "cache must not be null");
+    this.tags = Tags.of("cache", cache.name()).and(extraTags);
+  }
+
+  @Override
+  public void bindTo(MeterRegistry registry) {
+    counter(registry, "cache.gets", "result", "hit", CacheStats::hits);
+    counter(registry, "cache.gets", "result", "negative_hit", CacheStats::negativeHits);
+    counter(registry, "cache.gets", "result", "stale_hit", CacheStats::staleHits);
+    counter(registry, "cache.gets", "result", "miss", CacheStats::misses);
+    counter(registry, "cache.loads", "result", "success", s -> s.loads() - s.loadFailures());
+    counter(registry, "cache.loads", "result", "failure", CacheStats::loadFailures);
+    FunctionCounter.builder("cache.load.duration", cache,
+            c -> c.stats().totalLoadTimeNanos() / (double) TimeUnit.SECONDS.toNanos(1))
+        .tags(tags).baseUnit("seconds").description("time spent in loaders")
+        .register(registry);
+    counter(registry, "cache.coalesced", null, null, CacheStats::coalesced);
+    counter(registry, "cache.lease.waits", null, null, CacheStats::leaseWaits);
+    counter(registry, "cache.lease.lost", null, null, CacheStats::leasesLost);
+    counter(registry, "cache.store.errors", null, null, CacheStats::storeErrors);
+    counter(registry, "cache.corrupt.entries", null, null, CacheStats::corruptEntries);
+    counter(registry, "cache.uncached.values", null, null, CacheStats::uncachedValues);
+    counter(registry, "cache.invalidation.failures", null, null,
+        CacheStats::invalidationFailures);
+  }
+
+  private void counter(MeterRegistry registry, String name, @Nullable String tagKey, @Nullable String tagValue,
+      ToLongFunction<CacheStats> read) {
+    Tags all = tagKey == null || tagValue == null ? tags : tags.and(tagKey, tagValue);
+    FunctionCounter.builder(name, cache, c -> read.applyAsLong(c.stats()))
+        .tags(all).register(registry);
+  }
+}

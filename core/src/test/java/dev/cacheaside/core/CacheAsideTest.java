@@ -1,0 +1,480 @@
+package dev.cacheaside.core;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import reactor.core.Disposable;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
+import reactor.core.scheduler.Schedulers;
+import reactor.test.StepVerifier;
+
+/** The core read, miss, negative, error, cancel, invalidate and bad-input paths on the in-memory store. */
+class CacheAsideTest {
+  private final FakeClock clock = new FakeClock();
+  private final InMemoryCacheStore store = InMemoryCacheStore.builder().clock(clock).build();
+
+  private CacheAsideBuilder<String, String> builder() {
+    return CacheAside.<String, String>builder("t").store(store).codec(Codec.utf8()).clock(clock);
+  }
+
+  /** A loader that counts its calls and answers "value-of-" + key. */
+  private static final class CountingLoader implements Function<String, Mono<String>> {
+    final AtomicInteger calls = new AtomicInteger();
+
+    @Override
+    public Mono<String> apply(String key) {
+      calls.incrementAndGet();
+      return Mono.just("value-of-" + key);
+    }
+  }
+
+  @ParameterizedTest(name = "shareReads={0}")
+  @ValueSource(booleans = {true, false})
+  void cacheAside_coldKey_thousandConcurrentSubscribers_loadsOnce(boolean shareReads)
+      throws InterruptedException {
+    CacheAside<String, String> cache = builder().shareReads(shareReads).build();
+    AtomicInteger calls = new AtomicInteger();
+    Sinks.One<String> gate = Sinks.one();
+    Function<String, Mono<String>> loader = key -> {
+      calls.incrementAndGet();
+      return gate.asMono();
+    };
+    int subscribers = 1000;
+    CountDownLatch subscribed = new CountDownLatch(subscribers);
+    Mono<List<String>> all = Flux.range(0, subscribers)
+        .flatMap(i -> cache.cacheAside("hot", loader)
+            .doOnSubscribe(s -> subscribed.countDown())
+            .subscribeOn(Schedulers.parallel()), subscribers)
+        .collectList();
+    StepVerifier.create(all)
+        .then(() -> {
+          try {
+            assertThat(subscribed.await(10, TimeUnit.SECONDS)).isTrue();
+          } catch (InterruptedException e) {
+            throw new AssertionError(e);
+          }
+          gate.tryEmitValue("v");
+        })
+        .assertNext(values -> assertThat(values).hasSize(subscribers).containsOnly("v"))
+        .verifyComplete();
+    assertThat(calls).as("loader calls").hasValue(1);
+    assertThat(cache.stats().loads()).isEqualTo(1);
+    assertThat(cache.stats().requests()).isEqualTo(subscribers);
+    assertThat(((DefaultCacheAside<?, ?>) cache).inflightCount()).isZero();
+  }
+
+  @Test
+  void cacheAside_hit_doesNotLoadAgain() {
+    CacheAside<String, String> cache = builder().build();
+    CountingLoader loader = new CountingLoader();
+    StepVerifier.create(cache.cacheAside("a", loader)).expectNext("value-of-a").verifyComplete();
+    StepVerifier.create(cache.cacheAside("a", loader)).expectNext("value-of-a").verifyComplete();
+    assertThat(loader.calls).hasValue(1);
+    CacheStats stats = cache.stats();
+    assertThat(stats.hits()).isEqualTo(1);
+    assertThat(stats.misses()).isEqualTo(1);
+  }
+
+  @Test
+  void cacheAside_isLazy() {
+    CacheAside<String, String> cache = builder().build();
+    CountingLoader loader = new CountingLoader();
+    cache.cacheAside("a", loader);
+    assertThat(loader.calls).hasValue(0);
+    assertThat(store.size()).isZero();
+  }
+
+  @Test
+  void cacheAside_emptyLoad_storesNegativeUntilNegativeTtl() {
+    CacheAside<String, String> cache = builder().negativeTtl(Duration.ofSeconds(30)).build();
+    AtomicInteger calls = new AtomicInteger();
+    Function<String, Mono<String>> absent = key -> {
+      calls.incrementAndGet();
+      return Mono.empty();
+    };
+    StepVerifier.create(cache.cacheAside("gone", absent)).verifyComplete();
+    StepVerifier.create(cache.cacheAside("gone", absent)).as("negative hit").verifyComplete();
+    assertThat(calls).hasValue(1);
+    assertThat(cache.stats().negativeHits()).isEqualTo(1);
+
+    clock.advance(Duration.ofSeconds(29));
+    StepVerifier.create(cache.cacheAside("gone", absent)).verifyComplete();
+    assertThat(calls).as("still negative at 29 s").hasValue(1);
+
+    clock.advance(Duration.ofSeconds(1));
+    StepVerifier.create(cache.cacheAside("gone", absent)).verifyComplete();
+    assertThat(calls).as("loads again at 30 s").hasValue(2);
+  }
+
+  @Test
+  void cacheAside_zeroNegativeTtl_cachesNoNegative() {
+    CacheAside<String, String> cache = builder().negativeTtl(Duration.ZERO).build();
+    AtomicInteger calls = new AtomicInteger();
+    Function<String, Mono<String>> absent = key -> {
+      calls.incrementAndGet();
+      return Mono.empty();
+    };
+    StepVerifier.create(cache.cacheAside("gone", absent)).verifyComplete();
+    StepVerifier.create(cache.cacheAside("gone", absent)).verifyComplete();
+    assertThat(calls).hasValue(2);
+    assertThat(store.size()).as("no lease left behind either").isZero();
+  }
+
+  @Test
+  void cacheAside_loaderError_reachesEveryWaiter_cachesNothing_nextCallLoadsAgain() {
+    CacheAside<String, String> cache = builder().build();
+    AtomicInteger calls = new AtomicInteger();
+    Sinks.One<String> gate = Sinks.one();
+    Function<String, Mono<String>> loader = key -> {
+      calls.incrementAndGet();
+      return gate.asMono();
+    };
+    StepVerifier first = StepVerifier.create(cache.cacheAside("k", loader))
+        .expectErrorMessage("database down").verifyLater();
+    StepVerifier second = StepVerifier.create(cache.cacheAside("k", loader))
+        .expectErrorMessage("database down").verifyLater();
+    gate.tryEmitError(new IllegalStateException("database down"));
+    first.verify(Duration.ofSeconds(5));
+    second.verify(Duration.ofSeconds(5));
+    assertThat(calls).hasValue(1);
+    assertThat(cache.stats().loadFailures()).isEqualTo(1);
+    assertThat(store.size()).as("nothing cached, lease released").isZero();
+
+    CountingLoader good = new CountingLoader();
+    StepVerifier.create(cache.cacheAside("k", good)).expectNext("value-of-k").verifyComplete();
+    assertThat(good.calls).hasValue(1);
+  }
+
+  @Test
+  void cacheAside_loaderThrows_isTheCallsError() {
+    CacheAside<String, String> cache = builder().build();
+    StepVerifier.create(cache.cacheAside("k", key -> {
+      throw new IllegalArgumentException("bad query");
+    })).expectErrorMessage("bad query").verify(Duration.ofSeconds(5));
+    StepVerifier.create(cache.cacheAside("k", key -> null))
+        .expectErrorSatisfies(e -> assertThat(e).isInstanceOf(NullPointerException.class)
+            .hasMessageContaining("loader returned null"))
+        .verify(Duration.ofSeconds(5));
+  }
+
+  @Test
+  void cacheAside_oneWaiterCancels_othersStillComplete_loadNotCancelled() {
+    CacheAside<String, String> cache = builder().build();
+    AtomicInteger calls = new AtomicInteger();
+    AtomicInteger loadCancels = new AtomicInteger();
+    Sinks.One<String> gate = Sinks.one();
+    Function<String, Mono<String>> loader = key -> {
+      calls.incrementAndGet();
+      return gate.asMono().doOnCancel(loadCancels::incrementAndGet);
+    };
+    Disposable first = cache.cacheAside("k", loader).subscribe();
+    StepVerifier second = StepVerifier.create(cache.cacheAside("k", loader))
+        .expectNext("v").expectComplete().verifyLater();
+    first.dispose();
+    assertThat(loadCancels).as("the first subscriber's cancel must not cancel the load").hasValue(0);
+    gate.tryEmitValue("v");
+    second.verify(Duration.ofSeconds(5));
+    assertThat(calls).hasValue(1);
+  }
+
+  @Test
+  void cacheAside_allSubscribersCancel_loadStillCompletesAndIsStored() {
+    CacheAside<String, String> cache = builder().build();
+    Sinks.One<String> gate = Sinks.one();
+    cache.cacheAside("k", key -> gate.asMono()).subscribe().dispose();
+    gate.tryEmitValue("v");
+    CountingLoader loader = new CountingLoader();
+    StepVerifier.create(cache.cacheAside("k", loader)).expectNext("v").verifyComplete();
+    assertThat(loader.calls).hasValue(0);
+    assertThat(((DefaultCacheAside<?, ?>) cache).inflightCount()).isZero();
+  }
+
+  @Test
+  void cacheAside_ttlWithJitter_expiresWithinBounds() {
+    CacheAside<String, String> cache = builder().ttl(Duration.ofSeconds(100)).ttlJitter(0.2)
+        .build();
+    CountingLoader loader = new CountingLoader();
+    int keys = 200;
+    Flux.range(0, keys).concatMap(i -> cache.cacheAside("k" + i, loader)).blockLast();
+    assertThat(loader.calls).hasValue(keys);
+
+    clock.advance(Duration.ofMillis(79_999));
+    Flux.range(0, keys).concatMap(i -> cache.cacheAside("k" + i, loader)).blockLast();
+    assertThat(loader.calls).as("nothing expires before ttl × 0.8").hasValue(keys);
+
+    clock.advance(Duration.ofMillis(40_002));
+    Flux.range(0, keys).concatMap(i -> cache.cacheAside("k" + i, loader)).blockLast();
+    assertThat(loader.calls).as("everything expired after ttl × 1.2").hasValue(2 * keys);
+  }
+
+  @Test
+  void cacheAside_ttlJitter_spreadsExpiries() {
+    CacheAside<String, String> cache = builder().ttl(Duration.ofSeconds(100)).ttlJitter(0.2)
+        .build();
+    CountingLoader loader = new CountingLoader();
+    int keys = 200;
+    Flux.range(0, keys).concatMap(i -> cache.cacheAside("k" + i, loader)).blockLast();
+    clock.advance(Duration.ofSeconds(100));
+    Flux.range(0, keys).concatMap(i -> cache.cacheAside("k" + i, loader)).blockLast();
+    // Uniform in [80 s, 120 s]: about half expired at 100 s; 200 draws land in 60..140 with
+    // overwhelming probability (p < 1e-8 outside).
+    assertThat(loader.calls.get() - keys).isBetween(60, 140);
+  }
+
+  @Test
+  void cacheAside_corruptEntry_isMissDeletedAndLoaded() {
+    CacheAside<String, String> cache = builder().build();
+    store.set("t:k", "not an envelope".getBytes(StandardCharsets.UTF_8), Duration.ofMinutes(1))
+        .block();
+    CountingLoader loader = new CountingLoader();
+    StepVerifier.create(cache.cacheAside("k", loader)).expectNext("value-of-k").verifyComplete();
+    assertThat(loader.calls).hasValue(1);
+    assertThat(cache.stats().corruptEntries()).isEqualTo(1);
+    StepVerifier.create(cache.cacheAside("k", loader)).expectNext("value-of-k").verifyComplete();
+    assertThat(loader.calls).as("the reloaded value replaced the corrupt one").hasValue(1);
+  }
+
+  @Test
+  void cacheAside_undecodableValue_isMissDeletedAndLoaded() {
+    Codec<String> strict = new Codec<>() {
+      @Override
+      public byte[] encode(String value) {
+        return value.getBytes(StandardCharsets.UTF_8);
+      }
+
+      @Override
+      public String decode(byte[] bytes) {
+        String s = new String(bytes, StandardCharsets.UTF_8);
+        if (s.startsWith("old-")) {
+          throw new IllegalArgumentException("unknown schema");
+        }
+        return s;
+      }
+    };
+    CacheAside<String, String> cache = CacheAside.<String, String>builder("t").store(store)
+        .codec(strict).clock(clock).build();
+    cache.cacheAside("k", key -> Mono.just("old-format")).block();
+    StepVerifier.create(cache.cacheAside("k", key -> Mono.just("new"))).expectNext("new")
+        .verifyComplete();
+    assertThat(cache.stats().corruptEntries()).isEqualTo(1);
+  }
+
+  @Test
+  void cacheAside_codecCannotEncode_failsClearly_storesNothing() {
+    Codec<String> broken = new Codec<>() {
+      @Override
+      public byte[] encode(String value) {
+        throw new IllegalArgumentException("cannot write " + value);
+      }
+
+      @Override
+      public String decode(byte[] bytes) {
+        return "";
+      }
+    };
+    CacheAside<String, String> cache = CacheAside.<String, String>builder("t").store(store)
+        .codec(broken).clock(clock).build();
+    StepVerifier.create(cache.cacheAside("k", key -> Mono.just("x")))
+        .expectErrorSatisfies(e -> assertThat(e).isInstanceOf(CodecException.class)
+            .hasMessageContaining("cache 't'").hasMessageContaining("t:k")
+            .hasMessageContaining("cannot write x"))
+        .verify(Duration.ofSeconds(5));
+    assertThat(store.size()).as("no value and no lease left").isZero();
+  }
+
+  @Test
+  void cacheAside_oversizedValue_isServedNotCached() {
+    CacheAside<String, String> cache = builder().maxValueBytes(10).build();
+    CountingLoader loader = new CountingLoader();
+    StepVerifier.create(cache.cacheAside("long-key-name", loader))
+        .expectNext("value-of-long-key-name").verifyComplete();
+    StepVerifier.create(cache.cacheAside("long-key-name", loader))
+        .expectNext("value-of-long-key-name").verifyComplete();
+    assertThat(loader.calls).hasValue(2);
+    assertThat(cache.stats().uncachedValues()).isEqualTo(2);
+    assertThat(store.size()).isZero();
+  }
+
+  @Test
+  void cacheAside_storeDown_loaderAnswers_errorsCounted() {
+    FaultyStore faulty = new FaultyStore(store);
+    CacheAside<String, String> cache = CacheAside.<String, String>builder("t").store(faulty)
+        .codec(Codec.utf8()).clock(clock).build();
+    faulty.failing = true;
+    CountingLoader loader = new CountingLoader();
+    StepVerifier.create(cache.cacheAside("k", loader)).expectNext("value-of-k").verifyComplete();
+    StepVerifier.create(cache.invalidate("k")).expectErrorMessage("store is down")
+        .verify(Duration.ofSeconds(5));
+    assertThat(cache.stats().storeErrors()).isGreaterThanOrEqualTo(2);
+    faulty.failing = false;
+    StepVerifier.create(cache.cacheAside("k", loader)).expectNext("value-of-k").verifyComplete();
+    assertThat(loader.calls).as("nothing was stored while the store was down").hasValue(2);
+  }
+
+  @Test
+  void invalidate_removesEntry_nextReadLoads() {
+    CacheAside<String, String> cache = builder().build();
+    CountingLoader loader = new CountingLoader();
+    cache.cacheAside("k", loader).block();
+    StepVerifier.create(cache.invalidate("k")).verifyComplete();
+    cache.cacheAside("k", loader).block();
+    assertThat(loader.calls).hasValue(2);
+  }
+
+  @Test
+  void invalidate_readAfterItCompleted_neverJoinsReadThatBeganBefore() {
+    CacheAside<String, String> cache = builder().build();
+    Sinks.One<String> oldRow = Sinks.one();
+    StepVerifier before = StepVerifier.create(cache.cacheAside("k", key -> oldRow.asMono()))
+        .expectNext("old").expectComplete().verifyLater();
+    cache.invalidate("k").block();
+    StepVerifier.create(cache.cacheAside("k", key -> Mono.just("new")))
+        .as("a read after the invalidation loads the new row instead of joining the old read")
+        .expectNext("new").verifyComplete();
+    oldRow.tryEmitValue("old");
+    before.verify(Duration.ofSeconds(5));
+    StepVerifier.create(cache.cacheAside("k", key -> Mono.just("newer")))
+        .as("the old read lost its lease and stored nothing").expectNext("new").verifyComplete();
+  }
+
+  @Test
+  void invalidateAll_removesEveryKey() {
+    CacheAside<String, String> cache = builder().build();
+    CountingLoader loader = new CountingLoader();
+    Flux.just("a", "b", "c").concatMap(k -> cache.cacheAside(k, loader)).blockLast();
+    cache.invalidateAll(List.of("a", "b")).block();
+    Flux.just("a", "b", "c").concatMap(k -> cache.cacheAside(k, loader)).blockLast();
+    assertThat(loader.calls).hasValue(5);
+  }
+
+  @Test
+  void writeThenInvalidate_runsWriteThenDeletes() {
+    CacheAside<String, String> cache = builder().build();
+    cache.cacheAside("k", key -> Mono.just("old")).block();
+    AtomicInteger writes = new AtomicInteger();
+    StepVerifier.create(cache.writeThenInvalidate("k", Mono.fromSupplier(() -> {
+      writes.incrementAndGet();
+      return 1;
+    }))).expectNext(1).verifyComplete();
+    assertThat(writes).hasValue(1);
+    StepVerifier.create(cache.cacheAside("k", key -> Mono.just("new"))).expectNext("new")
+        .verifyComplete();
+  }
+
+  @Test
+  void writeThenInvalidate_emptyWrite_stillInvalidates() {
+    CacheAside<String, String> cache = builder().build();
+    cache.cacheAside("k", key -> Mono.just("old")).block();
+    StepVerifier.create(cache.writeThenInvalidate("k", Mono.empty())).verifyComplete();
+    StepVerifier.create(cache.cacheAside("k", key -> Mono.just("new"))).expectNext("new")
+        .verifyComplete();
+  }
+
+  @Test
+  void writeThenInvalidate_failedWrite_invalidatesNothing() {
+    FaultyStore counted = new FaultyStore(store);
+    CacheAside<String, String> cache = CacheAside.<String, String>builder("t").store(counted)
+        .codec(Codec.utf8()).clock(clock).build();
+    cache.cacheAside("k", key -> Mono.just("old")).block();
+    StepVerifier.create(cache.writeThenInvalidate("k", Mono.error(new IllegalStateException("x"))))
+        .expectErrorMessage("x").verify(Duration.ofSeconds(5));
+    assertThat(counted.deletes).hasValue(0);
+    StepVerifier.create(cache.cacheAside("k", key -> Mono.just("new"))).expectNext("old")
+        .verifyComplete();
+  }
+
+  @Test
+  void writeThenInvalidate_invalidationFails_writeResultStillEmitted_failureCounted() {
+    FaultyStore faulty = new FaultyStore(store);
+    CacheAside<String, String> cache = CacheAside.<String, String>builder("t").store(faulty)
+        .codec(Codec.utf8()).clock(clock).build();
+    faulty.failing = true;
+    StepVerifier.create(cache.writeThenInvalidate("k", Mono.just("committed")))
+        .expectNext("committed").verifyComplete();
+    assertThat(faulty.deletes).as("first try and three retries").hasValue(4);
+    assertThat(cache.stats().invalidationFailures()).isEqualTo(1);
+  }
+
+  @Test
+  void keyFormat_customAndDefault() {
+    CacheAside<Long, String> byId = CacheAside.<Long, String>builder("products").store(store)
+        .codec(Codec.utf8()).clock(clock).build();
+    byId.cacheAside(42L, id -> Mono.just("p")).block();
+    assertThat(store.get("products:42").block()).isNotNull();
+
+    CacheAside<Long, String> custom = CacheAside.<Long, String>builder("products").store(store)
+        .codec(Codec.utf8()).clock(clock).keyFormat(id -> "p/" + id).build();
+    custom.cacheAside(7L, id -> Mono.just("p")).block();
+    assertThat(store.get("p/7").block()).isNotNull();
+
+    CacheAside<Long, String> broken = CacheAside.<Long, String>builder("products").store(store)
+        .codec(Codec.utf8()).keyFormat(id -> "").build();
+    assertThatThrownBy(() -> broken.cacheAside(1L, id -> Mono.just("p")))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("empty string");
+  }
+
+  @Test
+  void badInput_failsAtOnceWithClearMessages() {
+    CacheAside<String, String> cache = builder().build();
+    assertThatThrownBy(() -> cache.cacheAside(null, key -> Mono.just("x")))
+        .isInstanceOf(NullPointerException.class).hasMessage("key must not be null");
+    assertThatThrownBy(() -> cache.cacheAside("k", null))
+        .isInstanceOf(NullPointerException.class).hasMessage("loader must not be null");
+    assertThatThrownBy(() -> cache.invalidate(null))
+        .isInstanceOf(NullPointerException.class).hasMessage("key must not be null");
+    assertThatThrownBy(() -> cache.writeThenInvalidate("k", null))
+        .isInstanceOf(NullPointerException.class).hasMessage("write must not be null");
+
+    assertThatThrownBy(() -> CacheAside.builder(" "))
+        .isInstanceOf(IllegalArgumentException.class).hasMessage("name must not be blank");
+    assertThatThrownBy(() -> builder().ttl(Duration.ofSeconds(-1)))
+        .isInstanceOf(IllegalArgumentException.class).hasMessage("ttl must be positive but was PT-1S");
+    assertThatThrownBy(() -> builder().ttl(Duration.ZERO))
+        .hasMessage("ttl must be positive but was PT0S");
+    assertThatThrownBy(() -> builder().ttlJitter(1.0))
+        .hasMessage("ttlJitter must be in [0, 1) but was 1.0");
+    assertThatThrownBy(() -> builder().ttlJitter(Double.NaN))
+        .hasMessage("ttlJitter must be in [0, 1) but was NaN");
+    assertThatThrownBy(() -> builder().negativeTtl(Duration.ofMillis(-5)))
+        .hasMessage("negativeTtl must not be negative but was PT-0.005S");
+    assertThatThrownBy(() -> builder().staleGrace(Duration.ofMillis(-5)))
+        .hasMessage("staleGrace must not be negative but was PT-0.005S");
+    assertThatThrownBy(() -> builder().leaseTtl(Duration.ZERO))
+        .hasMessage("leaseTtl must be positive but was PT0S");
+    assertThatThrownBy(() -> builder().leaseBackoff(Duration.ofMillis(50), Duration.ofMillis(10)))
+        .hasMessage("leaseBackoff max PT0.01S must not be less than min PT0.05S");
+    assertThatThrownBy(() -> builder().maxValueBytes(0))
+        .hasMessage("maxValueBytes must be positive but was 0");
+    assertThatThrownBy(() -> builder().store(null)).hasMessage("store must not be null");
+    assertThatThrownBy(() -> CacheAside.<String, String>builder("x").codec(Codec.utf8()).build())
+        .isInstanceOf(IllegalStateException.class).hasMessage("cache 'x': store(...) is required");
+    assertThatThrownBy(() -> CacheAside.<String, String>builder("x").store(store).build())
+        .isInstanceOf(IllegalStateException.class).hasMessage("cache 'x': codec(...) is required");
+  }
+
+  @Test
+  void negativeTtl_defaultIsCappedAtTtl() {
+    CacheAside<String, String> cache = builder().ttl(Duration.ofSeconds(5)).build();
+    AtomicInteger calls = new AtomicInteger();
+    Function<String, Mono<String>> absent = key -> {
+      calls.incrementAndGet();
+      return Mono.empty();
+    };
+    cache.cacheAside("k", absent).block();
+    clock.advance(Duration.ofSeconds(5));
+    cache.cacheAside("k", absent).block();
+    assertThat(calls).hasValue(2);
+  }
+}

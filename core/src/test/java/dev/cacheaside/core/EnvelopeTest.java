@@ -1,0 +1,58 @@
+package dev.cacheaside.core;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.Arrays;
+import org.junit.jupiter.api.Test;
+
+class EnvelopeTest {
+
+  @Test
+  void positive_roundTrips() {
+    Envelope e = Envelope.positive(1000L, 2000L, 37, new byte[] {1, 2, 3});
+    Envelope back = Envelope.decode(e.encode());
+    assertThat(back.negative()).isFalse();
+    assertThat(back.loadedAt()).isEqualTo(1000L);
+    assertThat(back.expiresAt()).isEqualTo(2000L);
+    assertThat(back.loadMillis()).isEqualTo(37);
+    assertThat(back.payload()).containsExactly(1, 2, 3);
+    assertThat(e.encode()).hasSize(Envelope.HEADER + 3);
+  }
+
+  @Test
+  void negative_roundTrips() {
+    Envelope back = Envelope.decode(Envelope.negative(5L, 6L, 0).encode());
+    assertThat(back.negative()).isTrue();
+    assertThat(back.payload()).isEmpty();
+  }
+
+  @Test
+  void isStale_atAndAfterExpiry() {
+    Envelope e = Envelope.positive(0L, 100L, 0, new byte[0]);
+    assertThat(e.isStale(99)).isFalse();
+    assertThat(e.isStale(100)).isTrue();
+  }
+
+  @Test
+  void decode_rejectsWhatIsNotAnEnvelope() {
+    byte[] good = Envelope.positive(1L, 2L, 3, new byte[] {9}).encode();
+    assertThatThrownBy(() -> Envelope.decode(new byte[5]))
+        .isInstanceOf(Envelope.Corrupt.class).hasMessageContaining("shorter than the 23-byte header");
+    byte[] magic = good.clone();
+    magic[0] = 'x';
+    assertThatThrownBy(() -> Envelope.decode(magic)).hasMessageContaining("not the magic 0xCA");
+    byte[] version = good.clone();
+    version[1] = 9;
+    assertThatThrownBy(() -> Envelope.decode(version)).hasMessageContaining("format version 9");
+    byte[] flags = good.clone();
+    flags[2] = 4;
+    assertThatThrownBy(() -> Envelope.decode(flags)).hasMessageContaining("unknown flags 0x04");
+    byte[] negativeWithPayload = good.clone();
+    negativeWithPayload[2] = 1;
+    assertThatThrownBy(() -> Envelope.decode(negativeWithPayload))
+        .hasMessageContaining("negative entry carries 1 payload bytes");
+    byte[] truncated = Arrays.copyOf(good, Envelope.HEADER - 1);
+    assertThatThrownBy(() -> Envelope.decode(truncated)).isInstanceOf(Envelope.Corrupt.class);
+  }
+}

@@ -1,0 +1,245 @@
+package dev.cacheaside.core;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Function;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
+import reactor.core.scheduler.Schedulers;
+import reactor.test.StepVerifier;
+import reactor.test.scheduler.VirtualTimeScheduler;
+
+/**
+ * Leases across instances (separate {@link CacheAside}s sharing one store, as separate services
+ * share one Redis), the stale-set race, lease takeover and stale grace, on the in-memory store.
+ * The Redis module runs the same scenarios against a real Redis.
+ */
+class LeaseTest {
+  private final VirtualTimeScheduler time = VirtualTimeScheduler.create();
+  /** Wall time for entries and leases, driven by the same virtual time as the timers. */
+  private final Clock clock = new Clock() {
+    @Override
+    public long millis() {
+      return time.now(TimeUnit.MILLISECONDS);
+    }
+
+    @Override
+    public Instant instant() {
+      return Instant.ofEpochMilli(millis());
+    }
+
+    @Override
+    public ZoneId getZone() {
+      return ZoneOffset.UTC;
+    }
+
+    @Override
+    public Clock withZone(ZoneId zone) {
+      throw new UnsupportedOperationException();
+    }
+  };
+  private final InMemoryCacheStore store = InMemoryCacheStore.builder().clock(clock).build();
+
+  @AfterEach
+  void tearDown() {
+    time.dispose();
+  }
+
+  private CacheAsideBuilder<String, String> instance() {
+    return CacheAside.<String, String>builder("t").store(store).codec(Codec.utf8()).clock(clock)
+        .scheduler(time);
+  }
+
+  @Test
+  void stampede_fourInstances_250SubscribersEach_oneLoadInTotal() throws InterruptedException {
+    InMemoryCacheStore realTimeStore = InMemoryCacheStore.create();
+    List<CacheAside<String, String>> instances = new ArrayList<>();
+    for (int i = 0; i < 4; i++) {
+      instances.add(CacheAside.<String, String>builder("t").store(realTimeStore)
+          .codec(Codec.utf8()).leaseWait(Duration.ofMinutes(1)).build());
+    }
+    AtomicInteger calls = new AtomicInteger();
+    Sinks.One<String> gate = Sinks.one();
+    Function<String, Mono<String>> loader = key -> {
+      calls.incrementAndGet();
+      return gate.asMono();
+    };
+    int perInstance = 250;
+    CountDownLatch subscribed = new CountDownLatch(4 * perInstance);
+    Mono<List<String>> all = Flux.fromIterable(instances)
+        .flatMap(cache -> Flux.range(0, perInstance)
+            .flatMap(i -> cache.cacheAside("cold", loader)
+                .doOnSubscribe(s -> subscribed.countDown())
+                .subscribeOn(Schedulers.parallel()), perInstance))
+        .collectList();
+    StepVerifier.create(all)
+        .then(() -> {
+          try {
+            assertThat(subscribed.await(10, TimeUnit.SECONDS)).isTrue();
+          } catch (InterruptedException e) {
+            throw new AssertionError(e);
+          }
+          gate.tryEmitValue("v");
+        })
+        .assertNext(values -> assertThat(values).hasSize(4 * perInstance).containsOnly("v"))
+        .verifyComplete();
+    assertThat(calls).as("loader calls across four instances").hasValue(1);
+  }
+
+  /**
+   * The race plain cache-aside loses: a reader misses and reads the old row; a writer updates the
+   * row and invalidates; then the reader stores the old row, stale until its TTL. Forced
+   * step by step with a gate inside the reader's loader.
+   */
+  private String staleSetRace(boolean leases) {
+    AtomicReference<String> row = new AtomicReference<>("old");
+    CacheAside<String, String> reader = instance().leases(leases).build();
+    CacheAside<String, String> writer = instance().leases(leases).build();
+    Sinks.One<String> readerHeld = Sinks.one();
+    // The reader reads the row now (old), but its load completes only when the test says.
+    StepVerifier readerDone = StepVerifier.create(reader.cacheAside("k", key -> {
+      String seen = row.get();
+      return readerHeld.asMono().thenReturn(seen);
+    })).expectNext("old").expectComplete().verifyLater();
+
+    StepVerifier.create(writer.writeThenInvalidate("k", Mono.fromRunnable(() -> row.set("new"))))
+        .verifyComplete();
+    readerHeld.tryEmitValue("go");
+    readerDone.verify(Duration.ofSeconds(5));
+
+    return writer.cacheAside("k", key -> Mono.just(row.get())).block(Duration.ofSeconds(5));
+  }
+
+  @Test
+  void staleSetRace_withLeases_oldRowIsNotStored() {
+    assertThat(staleSetRace(true)).isEqualTo("new");
+  }
+
+  @Test
+  void staleSetRace_withoutLeases_oldRowIsStored_provingTheTestCanFail() {
+    assertThat(staleSetRace(false)).isEqualTo("old");
+  }
+
+  @Test
+  void leaseHolderDies_waiterTakesOverAfterLeaseTtl() {
+    CacheAside<String, String> dying = instance().leaseTtl(Duration.ofSeconds(2))
+        .leaseWait(Duration.ofSeconds(10)).build();
+    CacheAside<String, String> waiting = instance().leaseTtl(Duration.ofSeconds(2))
+        .leaseWait(Duration.ofSeconds(10)).build();
+    AtomicInteger waiterLoads = new AtomicInteger();
+    dying.cacheAside("k", key -> Mono.never()).subscribe();
+
+    StepVerifier.withVirtualTime(() -> waiting.cacheAside("k", key -> {
+      waiterLoads.incrementAndGet();
+      return Mono.just("v");
+    }), () -> time, Long.MAX_VALUE)
+        .expectSubscription()
+        .then(() -> assertThat(waiting.stats().leaseWaits()).isEqualTo(1))
+        .thenAwait(Duration.ofMillis(1999))
+        .then(() -> assertThat(waiterLoads).as("lease still held").hasValue(0))
+        .thenAwait(Duration.ofMillis(200))
+        .expectNext("v")
+        .verifyComplete();
+    assertThat(waiterLoads).hasValue(1);
+    StepVerifier.create(waiting.cacheAside("k", key -> Mono.just("other"))).expectNext("v")
+        .as("the waiter held the lease, so it stored").verifyComplete();
+  }
+
+  @Test
+  void leaseWaitBudgetSpent_waiterLoadsWithoutStoring() {
+    CacheAside<String, String> holder = instance().build();
+    CacheAside<String, String> waiting = instance().leaseWait(Duration.ofMillis(300)).build();
+    holder.cacheAside("k", key -> Mono.never()).subscribe();
+    StepVerifier.withVirtualTime(() -> waiting.cacheAside("k", key -> Mono.just("own")),
+            () -> time, Long.MAX_VALUE)
+        .expectSubscription()
+        .thenAwait(Duration.ofMillis(400))
+        .expectNext("own")
+        .verifyComplete();
+    assertThat(store.get("t:k").block()).as("no value stored without the lease").isNull();
+  }
+
+  @Test
+  void loadFailure_releasesLease_waiterTakesOverAtOnce() {
+    CacheAside<String, String> failing = instance().build();
+    CacheAside<String, String> waiting = instance().leaseWait(Duration.ofSeconds(10)).build();
+    Sinks.One<String> gate = Sinks.one();
+    StepVerifier failed = StepVerifier.create(failing.cacheAside("k", key -> gate.asMono()))
+        .expectErrorMessage("db").verifyLater();
+    StepVerifier.withVirtualTime(() -> waiting.cacheAside("k", key -> Mono.just("v")),
+            () -> time, Long.MAX_VALUE)
+        .expectSubscription()
+        .then(() -> gate.tryEmitError(new IllegalStateException("db")))
+        .thenAwait(Duration.ofMillis(200))
+        .as("taken over after a poll or two, not after the 5 s lease TTL")
+        .expectNext("v")
+        .verifyComplete();
+    failed.verify(Duration.ofSeconds(5));
+  }
+
+  @Test
+  void staleWithinGrace_oneRefreshes_othersServedStale() {
+    CacheAside<String, String> a = instance().ttl(Duration.ofSeconds(10))
+        .staleGrace(Duration.ofSeconds(5)).build();
+    CacheAside<String, String> b = instance().ttl(Duration.ofSeconds(10))
+        .staleGrace(Duration.ofSeconds(5)).build();
+    a.cacheAside("k", key -> Mono.just("v1")).block();
+    time.advanceTimeBy(Duration.ofSeconds(11));
+
+    Sinks.One<String> refresh = Sinks.one();
+    StepVerifier refreshing = StepVerifier.create(a.cacheAside("k", key -> refresh.asMono()))
+        .as("the lease holder waits for its load: never handed stale as fresh")
+        .expectNext("v2").expectComplete().verifyLater();
+    StepVerifier.create(b.cacheAside("k", key -> Mono.just("should not load")))
+        .as("another instance is served the stale value while the refresh runs")
+        .expectNext("v1").verifyComplete();
+    assertThat(b.stats().staleHits()).isEqualTo(1);
+    refresh.tryEmitValue("v2");
+    refreshing.verify(Duration.ofSeconds(5));
+    StepVerifier.create(b.cacheAside("k", key -> Mono.just("x"))).expectNext("v2")
+        .verifyComplete();
+  }
+
+  @Test
+  void staleWithinGrace_loaderFails_staleServed() {
+    CacheAside<String, String> cache = instance().ttl(Duration.ofSeconds(10))
+        .staleGrace(Duration.ofSeconds(5)).build();
+    cache.cacheAside("k", key -> Mono.just("v1")).block();
+    time.advanceTimeBy(Duration.ofSeconds(12));
+    StepVerifier.create(cache.cacheAside("k", key -> Mono.error(new IllegalStateException("db"))))
+        .as("stale-if-error").expectNext("v1").verifyComplete();
+    assertThat(cache.stats().staleHits()).isEqualTo(1);
+    assertThat(cache.stats().loadFailures()).isEqualTo(1);
+
+    time.advanceTimeBy(Duration.ofSeconds(4));
+    StepVerifier.create(cache.cacheAside("k", key -> Mono.error(new IllegalStateException("db"))))
+        .as("past the grace nothing stale is left").expectErrorMessage("db")
+        .verify(Duration.ofSeconds(5));
+  }
+
+  @Test
+  void staleWithinGrace_leasesOff_refreshesInline_staleIfError() {
+    CacheAside<String, String> cache = instance().leases(false).ttl(Duration.ofSeconds(10))
+        .staleGrace(Duration.ofSeconds(5)).build();
+    cache.cacheAside("k", key -> Mono.just("v1")).block();
+    time.advanceTimeBy(Duration.ofSeconds(11));
+    StepVerifier.create(cache.cacheAside("k", key -> Mono.error(new IllegalStateException("db"))))
+        .expectNext("v1").verifyComplete();
+    StepVerifier.create(cache.cacheAside("k", key -> Mono.just("v2"))).expectNext("v2")
+        .verifyComplete();
+  }
+}
