@@ -86,6 +86,17 @@ public interface CacheAside<K, V> {
    */
   <R> Mono<R> writeThenInvalidate(K key, Mono<R> write);
 
+  /**
+   * Makes every entry of this cache unreachable at once by bumping its namespace generation, a
+   * counter in the store that is part of every key. For when individual invalidations were lost
+   * (an outage, a dropped notification connection). This instance switches at once; other
+   * instances within their generation refresh interval (see
+   * {@link CacheAsideBuilder#generationRefresh}). Old entries expire by their TTL.
+   *
+   * @return the new generation
+   */
+  Mono<Long> bumpGeneration();
+
   /** A snapshot of the counters. */
   CacheStats stats();
 }

@@ -30,6 +30,8 @@ public final class CacheAsideBuilder<K, V> {
   public static final Duration DEFAULT_LEASE_BACKOFF_MAX = Duration.ofMillis(100);
   /** Default largest encoded value that is cached; larger values are served but not cached. */
   public static final int DEFAULT_MAX_VALUE_BYTES = 8 * 1024 * 1024;
+  /** Default interval at which an instance re-reads the namespace generation. */
+  public static final Duration DEFAULT_GENERATION_REFRESH = Duration.ofSeconds(1);
 
   private final String name;
   private @Nullable CacheStore store;
@@ -46,6 +48,7 @@ public final class CacheAsideBuilder<K, V> {
   private Duration leaseBackoffMax = DEFAULT_LEASE_BACKOFF_MAX;
   private boolean shareReads = true;
   private int maxValueBytes = DEFAULT_MAX_VALUE_BYTES;
+  private Duration generationRefresh = DEFAULT_GENERATION_REFRESH;
   private Clock clock = Clock.systemUTC();
   private Scheduler scheduler = Schedulers.parallel();
 
@@ -194,6 +197,16 @@ public final class CacheAsideBuilder<K, V> {
   }
 
   /**
+   * How often this instance re-reads the cache's namespace generation (one store read per
+   * interval, shared by concurrent callers): the bound on how long another instance's
+   * {@link CacheAside#bumpGeneration()} takes to reach this one. Default 1 s.
+   */
+  public CacheAsideBuilder<K, V> generationRefresh(Duration generationRefresh) {
+    this.generationRefresh = StoreChecks.checkTtl(generationRefresh, "generationRefresh");
+    return this;
+  }
+
+  /**
    * The wall clock that stamps load and expiry times in entries; entries are shared by instances,
    * so it must be wall time. Inject a fake one in tests.
    */
@@ -234,7 +247,7 @@ public final class CacheAsideBuilder<K, V> {
         : key -> prefix + key;
     CacheSettings<K, V> settings = new CacheSettings<>(name, store, codec, format, ttl, ttlJitter,
         negative, staleGrace, leases, leaseTtl, leaseWait, leaseBackoffMin, leaseBackoffMax,
-        shareReads, maxValueBytes, clock, scheduler);
+        shareReads, maxValueBytes, generationRefresh, clock, scheduler);
     return new DefaultCacheAside<>(settings);
   }
 }

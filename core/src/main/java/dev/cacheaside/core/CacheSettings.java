@@ -22,5 +22,6 @@ record CacheSettings<K, V>(
     Duration leaseBackoffMax,
     boolean shareReads,
     int maxValueBytes,
+    Duration generationRefresh,
     Clock clock,
     Scheduler scheduler) {}

@@ -50,11 +50,14 @@ final class DefaultCacheAside<K, V> implements CacheAside<K, V> {
   private final Codec<V> codec;
   private final StatsCounter stats = new StatsCounter();
   private final ConcurrentHashMap<String, Flight<V>> inflight = new ConcurrentHashMap<>();
+  private final Generation generation;
 
   DefaultCacheAside(CacheSettings<K, V> settings) {
     this.settings = settings;
     this.store = settings.store();
     this.codec = settings.codec();
+    this.generation = new Generation(store, "cache-aside:generation:" + settings.name(),
+        settings.generationRefresh().toMillis(), settings.clock(), stats);
   }
 
   /** A read in flight; the holder exists so the flight can remove exactly itself from the map. */
@@ -81,23 +84,50 @@ final class DefaultCacheAside<K, V> implements CacheAside<K, V> {
     return inflight.size();
   }
 
-  String storeKey(K key) {
+  /** The formatted key, checked at call time so bad keys fail early. */
+  String baseKey(K key) {
     Objects.requireNonNull(key, "key must not be null");
-    String storeKey = settings.keyFormat().apply(key);
-    if (storeKey == null || storeKey.isEmpty()) {
+    String baseKey = settings.keyFormat().apply(key);
+    if (baseKey == null || baseKey.isEmpty()) {
       throw new IllegalArgumentException("cache '" + settings.name() + "': key format returned "
-          + (storeKey == null ? "null" : "an empty string") + " for key " + key);
+          + (baseKey == null ? "null" : "an empty string") + " for key " + key);
     }
-    return storeKey;
+    return baseKey;
+  }
+
+  /**
+   * Runs {@code body} with the store key of {@code baseKey} under the current generation. The
+   * generation is known without I/O except once per refresh interval.
+   */
+  private <T> Mono<T> withStoreKey(String baseKey, Function<String, Mono<T>> body) {
+    return Mono.defer(() -> {
+      long current = generation.currentIfFresh();
+      if (current >= 0) {
+        return body.apply(Generation.keyOf(baseKey, current));
+      }
+      return generation.refresh().flatMap(g -> body.apply(Generation.keyOf(baseKey, g)));
+    });
+  }
+
+  private Mono<Void> withStoreKeys(List<String> baseKeys, Function<List<String>, Mono<Void>> body) {
+    return Mono.defer(() -> {
+      long current = generation.currentIfFresh();
+      return current >= 0 ? Mono.just(current) : generation.refresh();
+    }).flatMap(g -> {
+      List<String> keys = new ArrayList<>(baseKeys.size());
+      baseKeys.forEach(k -> keys.add(Generation.keyOf(k, g)));
+      return body.apply(keys);
+    });
   }
 
   @Override
   public Mono<V> cacheAside(K key, Function<? super K, ? extends Mono<V>> loader) {
     Objects.requireNonNull(loader, "loader must not be null");
-    Read<K, V> read = new Read<>(key, storeKey(key), loader);
-    Mono<Outcome<V>> outcome = settings.shareReads()
-        ? Mono.defer(() -> join(read.storeKey(), () -> readThrough(read)))
-        : Mono.defer(() -> readUnshared(read));
+    String baseKey = baseKey(key);
+    Mono<Outcome<V>> outcome = withStoreKey(baseKey, storeKey -> {
+      Read<K, V> read = new Read<>(key, storeKey, loader);
+      return settings.shareReads() ? join(storeKey, () -> readThrough(read)) : readUnshared(read);
+    });
     return outcome.handle((o, sink) -> {
       count(o);
       if (o.value() != null) {
@@ -409,36 +439,42 @@ final class DefaultCacheAside<K, V> implements CacheAside<K, V> {
 
   @Override
   public Mono<Void> invalidate(K key) {
-    String storeKey = storeKey(key);
     // The in-flight entry goes before the completion signal travels on, so a read subscribed
     // once this Mono completed cannot join a read that began before the delete.
-    return store.delete(storeKey).doOnTerminate(() -> inflight.remove(storeKey));
+    return withStoreKey(baseKey(key),
+        storeKey -> store.delete(storeKey).doOnTerminate(() -> inflight.remove(storeKey)));
   }
 
   @Override
   public Mono<Void> invalidateAll(Collection<? extends K> keys) {
     Objects.requireNonNull(keys, "keys must not be null");
-    List<String> storeKeys = new ArrayList<>(keys.size());
+    List<String> baseKeys = new ArrayList<>(keys.size());
     for (K key : keys) {
-      storeKeys.add(storeKey(key));
+      baseKeys.add(baseKey(key));
     }
-    if (storeKeys.isEmpty()) {
+    if (baseKeys.isEmpty()) {
       return Mono.empty();
     }
-    return store.delete(storeKeys).doOnTerminate(() -> storeKeys.forEach(inflight::remove));
+    return withStoreKeys(baseKeys, storeKeys ->
+        store.delete(storeKeys).doOnTerminate(() -> storeKeys.forEach(inflight::remove)));
+  }
+
+  @Override
+  public Mono<Long> bumpGeneration() {
+    return generation.bump();
   }
 
   @Override
   public <R> Mono<R> writeThenInvalidate(K key, Mono<R> write) {
     Objects.requireNonNull(write, "write must not be null");
-    String storeKey = storeKey(key);
-    Mono<Void> invalidation = store.delete(storeKey)
+    String baseKey = baseKey(key);
+    Mono<Void> invalidation = withStoreKey(baseKey,
+            storeKey -> store.delete(storeKey).doOnTerminate(() -> inflight.remove(storeKey)))
         .retryWhen(Retry.backoff(3, Duration.ofMillis(20)).scheduler(settings.scheduler()))
-        .doOnTerminate(() -> inflight.remove(storeKey))
         .onErrorResume(e -> {
           stats.invalidationFailures.increment();
           LOG.error("cache '{}': invalidation of {} failed after its write succeeded; the entry may"
-              + " be stale until its TTL: {}", settings.name(), storeKey, e.toString());
+              + " be stale until its TTL: {}", settings.name(), baseKey, e.toString());
           return Mono.empty();
         });
     return write

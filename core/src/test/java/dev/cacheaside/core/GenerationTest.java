@@ -1,0 +1,72 @@
+package dev.cacheaside.core;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+import reactor.core.publisher.Mono;
+import reactor.test.StepVerifier;
+
+class GenerationTest {
+  private final FakeClock clock = new FakeClock();
+  private final InMemoryCacheStore store = InMemoryCacheStore.builder().clock(clock).build();
+
+  private CacheAside<String, String> instance() {
+    return CacheAside.<String, String>builder("g").store(store).codec(Codec.utf8()).clock(clock)
+        .generationRefresh(Duration.ofSeconds(1)).build();
+  }
+
+  @Test
+  void bumpGeneration_makesEveryOlderEntryUnreachable() {
+    CacheAside<String, String> cache = instance();
+    AtomicInteger loads = new AtomicInteger();
+    cache.cacheAside("a", k -> Mono.just("old-a")).block();
+    cache.cacheAside("b", k -> Mono.just("old-b")).block();
+    StepVerifier.create(cache.bumpGeneration()).expectNext(1L).verifyComplete();
+    StepVerifier.create(cache.cacheAside("a", k -> {
+      loads.incrementAndGet();
+      return Mono.just("new-a");
+    })).expectNext("new-a").verifyComplete();
+    assertThat(loads).hasValue(1);
+    StepVerifier.create(cache.bumpGeneration()).expectNext(2L).verifyComplete();
+  }
+
+  @Test
+  void bumpGeneration_reachesOtherInstancesWithinRefreshInterval() {
+    CacheAside<String, String> a = instance();
+    CacheAside<String, String> b = instance();
+    b.cacheAside("k", k -> Mono.just("old")).block();
+    a.bumpGeneration().block();
+    StepVerifier.create(b.cacheAside("k", k -> Mono.just("new")))
+        .as("within the refresh interval b may still serve the old generation")
+        .expectNext("old").verifyComplete();
+    clock.advance(Duration.ofSeconds(1));
+    StepVerifier.create(b.cacheAside("k", k -> Mono.just("new")))
+        .as("after it, b reads the new generation").expectNext("new").verifyComplete();
+  }
+
+  @Test
+  void invalidate_afterBump_deletesTheCurrentGenerationsEntry() {
+    CacheAside<String, String> cache = instance();
+    cache.bumpGeneration().block();
+    cache.cacheAside("k", k -> Mono.just("v1")).block();
+    assertThat(store.get("g:k#g1").block()).isNotNull();
+    cache.invalidate("k").block();
+    assertThat(store.get("g:k#g1").block()).isNull();
+    cache.cacheAside("x", k -> Mono.just("x")).block();
+    cache.invalidateAll(List.of("x")).block();
+    assertThat(store.get("g:x#g1").block()).isNull();
+  }
+
+  @Test
+  void generationReadFails_readsStillAnswered() {
+    FaultyStore faulty = new FaultyStore(store);
+    CacheAside<String, String> cache = CacheAside.<String, String>builder("g").store(faulty)
+        .codec(Codec.utf8()).clock(clock).build();
+    faulty.failing = true;
+    StepVerifier.create(cache.cacheAside("k", k -> Mono.just("v"))).expectNext("v")
+        .verifyComplete();
+  }
+}
