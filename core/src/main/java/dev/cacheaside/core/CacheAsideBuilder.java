@@ -32,6 +32,10 @@ public final class CacheAsideBuilder<K, V> {
   public static final int DEFAULT_MAX_VALUE_BYTES = 8 * 1024 * 1024;
   /** Default interval at which an instance re-reads the namespace generation. */
   public static final Duration DEFAULT_GENERATION_REFRESH = Duration.ofSeconds(1);
+  /** Default pause before a key's early refresh is tried again after it failed. */
+  public static final Duration DEFAULT_REFRESH_BACKOFF_MIN = Duration.ofSeconds(1);
+  /** Default longest pause between early refresh attempts of a key that keep failing. */
+  public static final Duration DEFAULT_REFRESH_BACKOFF_MAX = Duration.ofMinutes(1);
 
   private final String name;
   private @Nullable CacheStore store;
@@ -51,6 +55,10 @@ public final class CacheAsideBuilder<K, V> {
   private Duration generationRefresh = DEFAULT_GENERATION_REFRESH;
   private Clock clock = Clock.systemUTC();
   private Scheduler scheduler = Schedulers.parallel();
+  private EarlyRefresh earlyRefresh = EarlyRefresh.none();
+  private Scheduler refreshScheduler = Schedulers.parallel();
+  private Duration refreshBackoffMin = DEFAULT_REFRESH_BACKOFF_MIN;
+  private Duration refreshBackoffMax = DEFAULT_REFRESH_BACKOFF_MAX;
 
   CacheAsideBuilder(String name) {
     Objects.requireNonNull(name, "name must not be null");
@@ -225,6 +233,49 @@ public final class CacheAsideBuilder<K, V> {
   }
 
   /**
+   * Refreshes entries in the background before they expire, on hits: {@link EarlyRefresh#xfetch}
+   * or {@link EarlyRefresh#ahead}. Default {@link EarlyRefresh#none()}. The hit is answered from
+   * the cache at once; the refresh takes the key's lease, so one instance refreshes a key once,
+   * and stores only if no invalidation happened meanwhile. A refresh that fails keeps the old
+   * value (counted in {@link CacheStats#refreshFailures()}) and is retried with backoff (see
+   * {@link #refreshBackoff}); the entry still expires at its time. A refresh not done within the
+   * lease TTL is abandoned: its lease has lapsed, so it could not store anyway.
+   */
+  public CacheAsideBuilder<K, V> earlyRefresh(EarlyRefresh earlyRefresh) {
+    this.earlyRefresh = Objects.requireNonNull(earlyRefresh, "earlyRefresh must not be null");
+    return this;
+  }
+
+  /**
+   * Where background refreshes start (take the lease and call the loader). Default
+   * {@link Schedulers#parallel()}: a loader must not block, here as anywhere. A
+   * {@code VirtualTimeScheduler} or {@link Schedulers#immediate()} in tests.
+   */
+  public CacheAsideBuilder<K, V> refreshScheduler(Scheduler refreshScheduler) {
+    this.refreshScheduler = Objects.requireNonNull(refreshScheduler,
+        "refreshScheduler must not be null");
+    return this;
+  }
+
+  /**
+   * After a key's early refresh failed, the next is not tried before {@code min} has passed; each
+   * further consecutive failure doubles the pause, up to {@code max}. A success resets it. So a
+   * failing database is not hammered by refreshes; the entry is served until its expiry either
+   * way. Defaults 1 s and 1 min.
+   */
+  public CacheAsideBuilder<K, V> refreshBackoff(Duration min, Duration max) {
+    StoreChecks.checkTtl(min, "refreshBackoff min");
+    StoreChecks.checkTtl(max, "refreshBackoff max");
+    if (max.compareTo(min) < 0) {
+      throw new IllegalArgumentException(
+          "refreshBackoff max " + max + " must not be less than min " + min);
+    }
+    this.refreshBackoffMin = min;
+    this.refreshBackoffMax = max;
+    return this;
+  }
+
+  /**
    * Builds the cache.
    *
    * @throws IllegalStateException if the store or the codec is missing, or options clash
@@ -247,7 +298,8 @@ public final class CacheAsideBuilder<K, V> {
         : key -> prefix + key;
     CacheSettings<K, V> settings = new CacheSettings<>(name, store, codec, format, ttl, ttlJitter,
         negative, staleGrace, leases, leaseTtl, leaseWait, leaseBackoffMin, leaseBackoffMax,
-        shareReads, maxValueBytes, generationRefresh, clock, scheduler);
+        shareReads, maxValueBytes, generationRefresh, clock, scheduler, earlyRefresh,
+        refreshScheduler, refreshBackoffMin, refreshBackoffMax);
     return new DefaultCacheAside<>(settings);
   }
 }

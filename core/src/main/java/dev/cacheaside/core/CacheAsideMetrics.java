@@ -23,7 +23,10 @@ import org.jspecify.annotations.Nullable;
  * {@code result} = {@code success}, {@code failure}; {@code cache.load.duration} (total, seconds);
  * {@code cache.coalesced}; {@code cache.lease.waits}; {@code cache.lease.lost};
  * {@code cache.store.errors}; {@code cache.corrupt.entries}; {@code cache.uncached.values};
- * {@code cache.invalidation.failures}.
+ * {@code cache.invalidation.failures}; {@code cache.refreshes} (background early refreshes) with
+ * {@code result} = {@code success}, {@code failure}; {@code cache.refresh.lead} (seconds between
+ * successful refreshes and the expiries they pre-empted, total: divide its rate by the rate of
+ * successful refreshes for the mean lead time).
  */
 public final class CacheAsideMetrics implements MeterBinder {
   private final CacheAside<?, ?> cache;
@@ -60,6 +63,14 @@ public final class CacheAsideMetrics implements MeterBinder {
     counter(registry, "cache.uncached.values", null, null, CacheStats::uncachedValues);
     counter(registry, "cache.invalidation.failures", null, null,
         CacheStats::invalidationFailures);
+    counter(registry, "cache.refreshes", "result", "success",
+        s -> s.refreshes() - s.refreshFailures());
+    counter(registry, "cache.refreshes", "result", "failure", CacheStats::refreshFailures);
+    FunctionCounter.builder("cache.refresh.lead", cache,
+            c -> c.stats().totalRefreshLeadMillis() / (double) TimeUnit.SECONDS.toMillis(1))
+        .tags(tags).baseUnit("seconds")
+        .description("time by which early refreshes pre-empted expiry, summed")
+        .register(registry);
   }
 
   private void counter(MeterRegistry registry, String name, @Nullable String tagKey, @Nullable String tagValue,

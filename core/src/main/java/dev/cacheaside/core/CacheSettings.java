@@ -24,4 +24,8 @@ record CacheSettings<K, V>(
     int maxValueBytes,
     Duration generationRefresh,
     Clock clock,
-    Scheduler scheduler) {}
+    Scheduler scheduler,
+    EarlyRefresh earlyRefresh,
+    Scheduler refreshScheduler,
+    Duration refreshBackoffMin,
+    Duration refreshBackoffMax) {}

@@ -19,6 +19,12 @@ package dev.cacheaside.core;
  * @param corruptEntries entries that could not be decoded (treated as misses and deleted)
  * @param uncachedValues loaded values not cached because they exceeded the size limit
  * @param invalidationFailures invalidations that failed after their write succeeded
+ * @param refreshes background early refreshes started (the lease was won and the loader called;
+ *     also counted in {@code loads})
+ * @param refreshFailures background refreshes whose loader failed or that outlived their lease
+ *     (the old value was kept)
+ * @param totalRefreshLeadMillis over refreshes that loaded a value: how long before the old
+ *     entry's expiry the new value was loaded, summed (a late refresh adds zero)
  */
 public record CacheStats(
     long hits,
@@ -34,10 +40,14 @@ public record CacheStats(
     long storeErrors,
     long corruptEntries,
     long uncachedValues,
-    long invalidationFailures) {
+    long invalidationFailures,
+    long refreshes,
+    long refreshFailures,
+    long totalRefreshLeadMillis) {
 
   /** All counters zero. */
-  public static final CacheStats EMPTY = new CacheStats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+  public static final CacheStats EMPTY =
+      new CacheStats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
 
   /** Reads answered by the cache (fresh, negative or stale) plus misses. */
   public long requests() {
@@ -53,6 +63,15 @@ public record CacheStats(
   /** Mean time of a loader call in nanoseconds, 0 when there were none. */
   public double averageLoadPenaltyNanos() {
     return loads == 0 ? 0.0 : (double) totalLoadTimeNanos / loads;
+  }
+
+  /**
+   * Mean time between a successful early refresh and the expiry it pre-empted, in millis; 0 when
+   * there was none.
+   */
+  public double averageRefreshLeadMillis() {
+    long succeeded = refreshes - refreshFailures;
+    return succeeded <= 0 ? 0.0 : (double) totalRefreshLeadMillis / succeeded;
   }
 
   /** The counters of this snapshot minus those of an earlier one: what happened in between. */
@@ -71,6 +90,9 @@ public record CacheStats(
         storeErrors - earlier.storeErrors,
         corruptEntries - earlier.corruptEntries,
         uncachedValues - earlier.uncachedValues,
-        invalidationFailures - earlier.invalidationFailures);
+        invalidationFailures - earlier.invalidationFailures,
+        refreshes - earlier.refreshes,
+        refreshFailures - earlier.refreshFailures,
+        totalRefreshLeadMillis - earlier.totalRefreshLeadMillis);
   }
 }

@@ -41,6 +41,11 @@ import reactor.util.retry.Retry;
  * and a caller that misses outside a flight joins or starts a flight that reads again.
  * {@code cache()} does not cancel its source when a subscriber cancels, so one caller's cancel
  * never cancels the load others wait on; the entry leaves the map when the flight terminates.
+ *
+ * <h2>Early refresh</h2>
+ * A fresh hit asks the {@link BackgroundRefresher} whether to refresh in the background; misses
+ * and stale reads join a refresh in flight instead of loading. Why refreshes are kept apart from
+ * the reads in flight is explained there.
  */
 final class DefaultCacheAside<K, V> implements CacheAside<K, V> {
   private static final Logger LOG = Loggers.getLogger(CacheAside.class);
@@ -51,6 +56,7 @@ final class DefaultCacheAside<K, V> implements CacheAside<K, V> {
   private final StatsCounter stats = new StatsCounter();
   private final ConcurrentHashMap<String, Flight<V>> inflight = new ConcurrentHashMap<>();
   private final Generation generation;
+  private final BackgroundRefresher<K, V> refresher;
 
   DefaultCacheAside(CacheSettings<K, V> settings) {
     this.settings = settings;
@@ -58,6 +64,8 @@ final class DefaultCacheAside<K, V> implements CacheAside<K, V> {
     this.codec = settings.codec();
     this.generation = new Generation(store, "cache-aside:generation:" + settings.name(),
         settings.generationRefresh().toMillis(), settings.clock(), stats);
+    this.refresher = new BackgroundRefresher<>(settings, stats,
+        (read, token) -> load(read, true, token, null));
   }
 
   /** A read in flight; the holder exists so the flight can remove exactly itself from the map. */
@@ -67,7 +75,7 @@ final class DefaultCacheAside<K, V> implements CacheAside<K, V> {
   }
 
   /** One caller's read: the key, its store key and its loader. */
-  private record Read<K, V>(K key, String storeKey, Function<? super K, ? extends Mono<V>> loader) {}
+  record Read<K, V>(K key, String storeKey, Function<? super K, ? extends Mono<V>> loader) {}
 
   @Override
   public String name() {
@@ -82,6 +90,11 @@ final class DefaultCacheAside<K, V> implements CacheAside<K, V> {
   /** Reads in flight in this JVM; for tests that check nothing leaks. */
   int inflightCount() {
     return inflight.size();
+  }
+
+  /** Background refreshes in flight in this JVM; for tests. */
+  int refreshingCount() {
+    return refresher.inflightCount();
   }
 
   /** The formatted key, checked at call time so bad keys fail early. */
@@ -169,6 +182,7 @@ final class DefaultCacheAside<K, V> implements CacheAside<K, V> {
       if (envelope != null && !envelope.isStale(settings.clock().millis())) {
         V value = envelope.negative() ? null : decodeValue(read, envelope);
         if (envelope.negative() || value != null) {
+          refresher.onHit(read, envelope);
           return Mono.just(Outcome.hit(value));
         }
       }
@@ -190,8 +204,13 @@ final class DefaultCacheAside<K, V> implements CacheAside<K, V> {
         .switchIfEmpty(Mono.defer(() -> onMiss(read, true)));
   }
 
-  /** Step 2: a miss. Without leases, load and store; with them, ask for the lease. */
+  /** Step 2: a miss. A refresh of the key in flight is the load; else the lease, or a load. */
   private Mono<Outcome<V>> onMiss(Read<K, V> read, boolean mayRetry) {
+    return refresher.joinOr(read.storeKey(), null, () -> leaseOrLoad(read, mayRetry));
+  }
+
+  /** Without leases, load and store; with them, ask for the lease. */
+  private Mono<Outcome<V>> leaseOrLoad(Read<K, V> read, boolean mayRetry) {
     if (!settings.leases()) {
       return load(read, true, null, null);
     }
@@ -256,6 +275,7 @@ final class DefaultCacheAside<K, V> implements CacheAside<K, V> {
           : load(read, false, null, null)));
     }
     if (!envelope.isStale(settings.clock().millis())) {
+      refresher.onHit(read, envelope);
       return Mono.just(Outcome.hit(value));
     }
     return refreshStale(read, value);
@@ -268,6 +288,10 @@ final class DefaultCacheAside<K, V> implements CacheAside<K, V> {
    */
   private Mono<Outcome<V>> refreshStale(Read<K, V> read, @Nullable V staleValue) {
     Outcome<V> stale = Outcome.stale(staleValue);
+    return refresher.joinOr(read.storeKey(), stale, () -> leaseOrLoadStale(read, stale));
+  }
+
+  private Mono<Outcome<V>> leaseOrLoadStale(Read<K, V> read, Outcome<V> stale) {
     if (!settings.leases()) {
       return load(read, true, null, stale);
     }
@@ -364,16 +388,18 @@ final class DefaultCacheAside<K, V> implements CacheAside<K, V> {
             if (!cacheResult) {
               return Mono.just(outcome);
             }
-            return save(read, token, outcome.value(), startMillis, loadNanos).thenReturn(outcome);
+            return save(read, token, outcome.value(), startMillis).thenReturn(outcome);
           });
     });
   }
 
   /** Encodes and stores a loaded value (or "not found"); a codec failure fails the call. */
   private Mono<Void> save(Read<K, V> read, @Nullable String token, @Nullable V value,
-      long loadedAt, long loadNanos) {
+      long loadedAt) {
     long now = settings.clock().millis();
-    int loadMillis = (int) Math.min(Integer.MAX_VALUE, TimeUnit.NANOSECONDS.toMillis(loadNanos));
+    // By the injected clock, like loadedAt, so virtual-time tests and simulations see their loads'
+    // durations; early refresh weighs it. A wall clock stepping back reads as 0.
+    int loadMillis = (int) Math.min(Integer.MAX_VALUE, Math.max(0, now - loadedAt));
     Envelope envelope;
     if (value == null) {
       if (settings.negativeTtl().isZero()) {
@@ -442,7 +468,13 @@ final class DefaultCacheAside<K, V> implements CacheAside<K, V> {
     // The in-flight entry goes before the completion signal travels on, so a read subscribed
     // once this Mono completed cannot join a read that began before the delete.
     return withStoreKey(baseKey(key),
-        storeKey -> store.delete(storeKey).doOnTerminate(() -> inflight.remove(storeKey)));
+        storeKey -> store.delete(storeKey).doOnTerminate(() -> forget(storeKey)));
+  }
+
+  /** After an invalidation: no later read may join a read or refresh that began before it. */
+  private void forget(String storeKey) {
+    inflight.remove(storeKey);
+    refresher.forget(storeKey);
   }
 
   @Override
@@ -456,7 +488,7 @@ final class DefaultCacheAside<K, V> implements CacheAside<K, V> {
       return Mono.empty();
     }
     return withStoreKeys(baseKeys, storeKeys ->
-        store.delete(storeKeys).doOnTerminate(() -> storeKeys.forEach(inflight::remove)));
+        store.delete(storeKeys).doOnTerminate(() -> storeKeys.forEach(this::forget)));
   }
 
   @Override
@@ -469,7 +501,7 @@ final class DefaultCacheAside<K, V> implements CacheAside<K, V> {
     Objects.requireNonNull(write, "write must not be null");
     String baseKey = baseKey(key);
     Mono<Void> invalidation = withStoreKey(baseKey,
-            storeKey -> store.delete(storeKey).doOnTerminate(() -> inflight.remove(storeKey)))
+            storeKey -> store.delete(storeKey).doOnTerminate(() -> forget(storeKey)))
         .retryWhen(Retry.backoff(3, Duration.ofMillis(20)).scheduler(settings.scheduler()))
         .onErrorResume(e -> {
           stats.invalidationFailures.increment();

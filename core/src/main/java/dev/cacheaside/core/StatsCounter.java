@@ -18,6 +18,9 @@ final class StatsCounter {
   final LongAdder corruptEntries = new LongAdder();
   final LongAdder uncachedValues = new LongAdder();
   final LongAdder invalidationFailures = new LongAdder();
+  final LongAdder refreshes = new LongAdder();
+  final LongAdder refreshFailures = new LongAdder();
+  final LongAdder totalRefreshLeadMillis = new LongAdder();
 
   CacheStats snapshot() {
     return new CacheStats(
@@ -34,6 +37,9 @@ final class StatsCounter {
         storeErrors.sum(),
         corruptEntries.sum(),
         uncachedValues.sum(),
-        invalidationFailures.sum());
+        invalidationFailures.sum(),
+        refreshes.sum(),
+        refreshFailures.sum(),
+        totalRefreshLeadMillis.sum());
   }
 }

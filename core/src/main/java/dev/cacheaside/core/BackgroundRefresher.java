@@ -1,0 +1,201 @@
+package dev.cacheaside.core;
+
+import dev.cacheaside.core.DefaultCacheAside.Read;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
+import reactor.core.Exceptions;
+import reactor.core.publisher.Mono;
+import reactor.util.Logger;
+import reactor.util.Loggers;
+
+/**
+ * Early refresh for one cache: on a hit the {@link EarlyRefresh} policy decides; a due refresh
+ * takes the key's lease and runs the cache's ordinary leased load (the same load and store a
+ * miss uses) in the background, on the refresh scheduler.
+ *
+ * <h2>Why refreshes have their own in-flight map</h2>
+ * The cache's in-flight map holds <em>reads</em>: a caller that arrives while a read of its key is
+ * in flight joins it and gets its answer. If a refresh were such a read, every hit arriving during
+ * the refresh would wait for the database, the very thing early refresh is for. So a refresh lives
+ * in {@link #refreshes}, which hits never look at: they read the store, find the old value still
+ * fresh and are answered at once. The paths that would <em>load</em> look at it instead: a miss
+ * (the entry expired or was evicted while the refresh ran) or a stale read joins the refresh's
+ * load through {@link #joinOr} rather than ask for the lease (held by the refresh anyway) and
+ * poll, or, without leases, load a second time. Across instances the lease does the same job:
+ * the refresh holds it, so other instances' misses wait for its value.
+ *
+ * <p>An invalidation {@linkplain #forget forgets} the key's refresh before its completion is
+ * signalled, as it does the key's read, so a read that starts after an invalidation never joins
+ * a load that began before it; the refresh's own store is refused by the lease.
+ */
+final class BackgroundRefresher<K, V> {
+  private static final Logger LOG = Loggers.getLogger(BackgroundRefresher.class);
+  /** Backoff states are swept of expired ones when the map grows past this (and then 2 × size). */
+  private static final int SWEEP_AT_LEAST = 1024;
+
+  /** Runs the cache's leased load and store: {@code token} null when leases are off. */
+  @FunctionalInterface
+  interface LeasedLoad<K, V> {
+    Mono<Outcome<V>> load(Read<K, V> read, @Nullable String token);
+  }
+
+  private final CacheSettings<K, V> settings;
+  private final EarlyRefresh policy;
+  private final StatsCounter stats;
+  private final LeasedLoad<K, V> leasedLoad;
+  private final ConcurrentHashMap<String, Refresh<V>> refreshes = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, Backoff> backoffs = new ConcurrentHashMap<>();
+  private volatile int sweepAt = SWEEP_AT_LEAST;
+
+  BackgroundRefresher(CacheSettings<K, V> settings, StatsCounter stats,
+      LeasedLoad<K, V> leasedLoad) {
+    this.settings = settings;
+    this.policy = settings.earlyRefresh();
+    this.stats = stats;
+    this.leasedLoad = leasedLoad;
+  }
+
+  /** A refresh in flight; the holder lets it remove exactly itself from the map. */
+  private static final class Refresh<V> {
+    @SuppressWarnings("NotNullFieldNotInitialized")
+    Mono<Outcome<V>> mono;
+  }
+
+  /**
+   * A key whose refreshes failed: the next is not tried before {@code notBefore}. The state means
+   * nothing after {@code until}, the expiry of the entry whose refresh failed: a later entry was
+   * loaded by a read, not by us.
+   */
+  private record Backoff(int failures, long notBefore, long until) {}
+
+  /**
+   * A fresh hit on {@code envelope}: starts a background refresh if the policy says it is due and
+   * none of this key is in flight or backing off. Returns at once, never throws: the hit is
+   * served whatever happens here.
+   */
+  void onHit(Read<K, V> read, Envelope envelope) {
+    if (policy.isNone()) {
+      return;
+    }
+    String key = read.storeKey();
+    try {
+      long now = settings.clock().millis();
+      if (!policy.due(key, envelope.loadedAt(), envelope.expiresAt(), envelope.loadMillis(), now)
+          || refreshes.containsKey(key) || backingOff(key, now)) {
+        return;
+      }
+      Refresh<V> refresh = new Refresh<>();
+      refresh.mono = refresh(read, envelope.expiresAt())
+          .doFinally(signal -> refreshes.remove(key, refresh))
+          .cache();
+      if (refreshes.putIfAbsent(key, refresh) != null) {
+        return;
+      }
+      // Outcomes are counted inside refresh(); the error is swallowed here so it is not dropped.
+      refresh.mono.subscribeOn(settings.refreshScheduler()).subscribe(outcome -> { }, e -> { });
+    } catch (RuntimeException e) {
+      LOG.warn("cache '{}': early refresh of {} not started: {}", settings.name(), key,
+          e.toString());
+    }
+  }
+
+  /**
+   * The refresh: lease, then the leased load. No lease (another instance or caller is loading
+   * the key, or the store fails) means no refresh: empty.
+   */
+  private Mono<Outcome<V>> refresh(Read<K, V> read, long oldExpiresAt) {
+    String key = read.storeKey();
+    if (!settings.leases()) {
+      return refreshLoad(read, null, oldExpiresAt);
+    }
+    return settings.store().tryLease(key, settings.leaseTtl())
+        .onErrorResume(e -> {
+          Exceptions.throwIfJvmFatal(e);
+          stats.storeErrors.increment();
+          LOG.debug("cache '{}': store tryLease of {} failed, no early refresh: {}",
+              settings.name(), key, e.toString());
+          return Mono.empty();
+        })
+        .flatMap(token -> refreshLoad(read, token, oldExpiresAt));
+  }
+
+  private Mono<Outcome<V>> refreshLoad(Read<K, V> read, @Nullable String token,
+      long oldExpiresAt) {
+    String key = read.storeKey();
+    return Mono.defer(() -> {
+      stats.refreshes.increment();
+      // Past the lease TTL the lease has lapsed and the store would be refused: give up, so a
+      // hung loader cannot hold this key's refresh (and the misses joining it) forever.
+      return leasedLoad.load(read, token)
+          .timeout(settings.leaseTtl(), settings.scheduler())
+          .doOnNext(outcome -> {
+            backoffs.remove(key);
+            long lead = oldExpiresAt - settings.clock().millis();
+            stats.totalRefreshLeadMillis.add(Math.max(0, lead));
+          })
+          .doOnError(e -> {
+            stats.refreshFailures.increment();
+            backOff(key, oldExpiresAt);
+            LOG.debug("cache '{}': early refresh of {} failed, keeping the old value: {}",
+                settings.name(), key, e.toString());
+          });
+    });
+  }
+
+  /**
+   * The load a miss or stale read of {@code storeKey} should wait for: the key's refresh if one
+   * is in flight in this JVM, else {@code otherwise}. When the joined refresh fails or did not get
+   * the lease, a stale read is served {@code stale}, a miss goes on with {@code otherwise}.
+   */
+  Mono<Outcome<V>> joinOr(String storeKey, @Nullable Outcome<V> stale,
+      Supplier<Mono<Outcome<V>>> otherwise) {
+    Refresh<V> refresh = refreshes.isEmpty() ? null : refreshes.get(storeKey);
+    if (refresh == null) {
+      return otherwise.get();
+    }
+    stats.coalesced.increment();
+    Mono<Outcome<V>> fallback = Mono.defer(() -> stale != null ? Mono.just(stale) : otherwise.get());
+    return refresh.mono.onErrorResume(e -> Mono.empty()).switchIfEmpty(fallback);
+  }
+
+  /** Forgets the key's refresh (it may still finish, but its store is refused) and its backoff. */
+  void forget(String storeKey) {
+    refreshes.remove(storeKey);
+    backoffs.remove(storeKey);
+  }
+
+  /** Refreshes in flight; for tests that check nothing leaks. */
+  int inflightCount() {
+    return refreshes.size();
+  }
+
+  private boolean backingOff(String key, long now) {
+    Backoff backoff = backoffs.get(key);
+    if (backoff == null) {
+      return false;
+    }
+    if (now >= backoff.until()) {
+      backoffs.remove(key, backoff);
+      return false;
+    }
+    return now < backoff.notBefore();
+  }
+
+  private void backOff(String key, long until) {
+    long now = settings.clock().millis();
+    long min = settings.refreshBackoffMin().toMillis();
+    long max = settings.refreshBackoffMax().toMillis();
+    backoffs.compute(key, (k, old) -> {
+      int failures = old == null || now >= old.until() ? 1 : old.failures() + 1;
+      // min × 2^(failures-1), without overflow
+      long pause = failures > 62 || min > (max >> Math.min(failures - 1, 62)) ? max
+          : Math.min(max, min << (failures - 1));
+      return new Backoff(failures, now + pause, until);
+    });
+    if (backoffs.size() > sweepAt) {
+      backoffs.values().removeIf(b -> now >= b.until());
+      sweepAt = Math.max(SWEEP_AT_LEAST, 2 * backoffs.size());
+    }
+  }
+}

@@ -1,0 +1,372 @@
+package dev.cacheaside.core;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.SplittableRandom;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Function;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
+import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
+import reactor.test.scheduler.VirtualTimeScheduler;
+
+/**
+ * Early refresh through the cache, on the in-memory store in virtual time: every timer, loader
+ * delay, refresh start and the clock that stamps entries run on one {@link VirtualTimeScheduler}
+ * driven by the test thread, so "answered at once" means "answered before the test moved time".
+ * The Redis module runs the same scenarios against a real Redis.
+ */
+class BackgroundRefreshTest {
+  private final VirtualTimeScheduler time = VirtualTimeScheduler.create();
+  private final VirtualClock clock = new VirtualClock(time);
+  private final InMemoryCacheStore store = InMemoryCacheStore.builder().clock(clock).build();
+
+  @AfterEach
+  void tearDown() {
+    time.dispose();
+  }
+
+  private CacheAsideBuilder<String, String> instance() {
+    return CacheAside.<String, String>builder("t").store(store).codec(Codec.utf8()).clock(clock)
+        .scheduler(time).refreshScheduler(time).ttl(Duration.ofSeconds(10));
+  }
+
+  /** Subscribes and returns what arrived before the test moves time: empty if the read waits. */
+  private static Optional<String> readNow(CacheAside<String, String> cache, String key,
+      Function<String, Mono<String>> loader) {
+    AtomicReference<String> value = new AtomicReference<>();
+    AtomicReference<Boolean> done = new AtomicReference<>(false);
+    cache.cacheAside(key, loader).subscribe(value::set, e -> done.set(true), () -> done.set(true));
+    assertThat(done.get() || value.get() != null).as("read of %s answered at once", key).isTrue();
+    return Optional.ofNullable(value.get());
+  }
+
+  private static long sum(List<CacheAside<String, String>> caches,
+      Function<CacheStats, Long> counter) {
+    return caches.stream().mapToLong(c -> counter.apply(c.stats())).sum();
+  }
+
+  /** A loader taking {@code millis} of virtual time per call, answering "v1", "v2", ... */
+  private final class SlowLoader implements Function<String, Mono<String>> {
+    final AtomicInteger calls = new AtomicInteger();
+    final AtomicInteger running = new AtomicInteger();
+    final AtomicInteger mostAtOnce = new AtomicInteger();
+    final List<Long> calledAt = new ArrayList<>();
+    private final long millis;
+
+    SlowLoader(long millis) {
+      this.millis = millis;
+    }
+
+    @Override
+    public Mono<String> apply(String key) {
+      int n = calls.incrementAndGet();
+      calledAt.add(clock.millis());
+      mostAtOnce.accumulateAndGet(running.incrementAndGet(), Math::max);
+      return Mono.delay(Duration.ofMillis(millis), time).thenReturn("v" + n)
+          .doFinally(s -> running.decrementAndGet());
+    }
+  }
+
+  @Test
+  void hotKey_readContinuouslyByFourInstances_refreshedBeforeExpiry_noCallerWaits_oneLoadPerRefresh() {
+    SplittableRandom random = new SplittableRandom(1);
+    List<CacheAside<String, String>> instances = new ArrayList<>();
+    for (int i = 0; i < 4; i++) {
+      instances.add(instance().earlyRefresh(EarlyRefresh.xfetch(1.0, random::nextDouble)).build());
+    }
+    SlowLoader loader = new SlowLoader(200);
+    AtomicReference<String> first = new AtomicReference<>();
+    instances.get(0).cacheAside("hot", loader).subscribe(first::set);
+    time.advanceTimeBy(Duration.ofMillis(200));
+    assertThat(first.get()).isEqualTo("v1");
+
+    // 50 s (five TTLs) of reads, one every 5 ms, round robin over the instances
+    List<String> seen = new ArrayList<>();
+    for (int i = 0; i < 10_000; i++) {
+      time.advanceTimeBy(Duration.ofMillis(5));
+      seen.add(readNow(instances.get(i % 4), "hot", loader).orElseThrow());
+    }
+
+    long refreshes = sum(instances, CacheStats::refreshes);
+    assertThat(sum(instances, CacheStats::misses)).as("only the first read missed").isEqualTo(1);
+    assertThat(sum(instances, CacheStats::staleHits)).isZero();
+    assertThat(refreshes).as("about one refresh per TTL").isBetween(4L, 6L);
+    assertThat(loader.calls).as("one load per refresh across four instances")
+        .hasValue((int) refreshes + 1);
+    assertThat(loader.mostAtOnce).as("loads never overlapped").hasValue(1);
+    assertThat(sum(instances, CacheStats::refreshFailures)).isZero();
+    assertThat(sum(instances, CacheStats::totalRefreshLeadMillis))
+        .as("refreshed ahead of expiry").isPositive();
+    assertThat(seen).as("readers move to each refreshed value in order")
+        .containsSubsequence("v1", "v2", "v3", "v4", "v5")
+        .isSortedAccordingTo((a, b) -> Integer.compare(
+            Integer.parseInt(a.substring(1)), Integer.parseInt(b.substring(1))));
+    for (CacheAside<String, String> cache : instances) {
+      assertThat(((DefaultCacheAside<?, ?>) cache).refreshingCount()).isZero();
+    }
+  }
+
+  @Test
+  void noneByDefault_hotKeyExpires_readersWaitForTheLoad() {
+    CacheAside<String, String> cache = instance().build();
+    SlowLoader loader = new SlowLoader(200);
+    cache.cacheAside("hot", loader).subscribe();
+    time.advanceTimeBy(Duration.ofMillis(200));
+    time.advanceTimeBy(Duration.ofMillis(9_999));
+    assertThat(readNow(cache, "hot", loader)).contains("v1");
+    time.advanceTimeBy(Duration.ofMillis(1));
+    AtomicReference<String> late = new AtomicReference<>();
+    cache.cacheAside("hot", loader).subscribe(late::set);
+    assertThat(late.get()).as("the reader at expiry waits for the database").isNull();
+    time.advanceTimeBy(Duration.ofMillis(200));
+    assertThat(late.get()).isEqualTo("v2");
+    assertThat(cache.stats().refreshes()).isZero();
+  }
+
+  /**
+   * A reader's hit starts a refresh whose loader reads the old row and is held; a write
+   * commits and invalidates; the refresh then tries to store the old row. With leases it is
+   * refused; without, it lands (the test can fail).
+   */
+  private String invalidationDuringRefresh(boolean leases) {
+    AtomicReference<String> row = new AtomicReference<>("old");
+    Sinks.One<String> held = Sinks.one();
+    AtomicInteger calls = new AtomicInteger();
+    Function<String, Mono<String>> loader = key -> {
+      String seen = row.get();
+      return calls.incrementAndGet() == 2 ? held.asMono().thenReturn(seen) : Mono.just(seen);
+    };
+    CacheAside<String, String> cache = instance().leases(leases)
+        .earlyRefresh(EarlyRefresh.ahead(0.5)).build();
+    assertThat(readNow(cache, "k", loader)).contains("old");
+    time.advanceTimeBy(Duration.ofSeconds(6));
+
+    assertThat(readNow(cache, "k", loader)).as("the hit is served at once").contains("old");
+    assertThat(calls).as("the refresh called the loader").hasValue(2);
+    assertThat(((DefaultCacheAside<?, ?>) cache).refreshingCount()).isOne();
+
+    cache.writeThenInvalidate("k", Mono.fromRunnable(() -> row.set("new"))).subscribe();
+    assertThat(readNow(cache, "k", loader))
+        .as("a read after the invalidation does not join the refresh that began before it")
+        .contains("new");
+    held.tryEmitValue("go");
+    assertThat(cache.stats().refreshes()).isOne();
+
+    CacheAside<String, String> other = instance().leases(leases).build();
+    return readNow(other, "k", key -> Mono.just("loaded again")).orElseThrow();
+  }
+
+  @Test
+  void invalidationDuringRefresh_withLeases_refreshedOldValueIsNotStored() {
+    assertThat(invalidationDuringRefresh(true)).isEqualTo("new");
+  }
+
+  @Test
+  void invalidationDuringRefresh_withoutLeases_oldValueIsStored_provingTheTestCanFail() {
+    assertThat(invalidationDuringRefresh(false)).isEqualTo("old");
+  }
+
+  @Test
+  void failingLoader_oldValueServedUntilExpiry_refreshAttemptsBackedOff() {
+    CacheAside<String, String> cache = instance().ttl(Duration.ofSeconds(100))
+        .earlyRefresh(EarlyRefresh.ahead(0.5))
+        .refreshBackoff(Duration.ofSeconds(1), Duration.ofSeconds(30)).build();
+    List<Long> attempts = new ArrayList<>();
+    AtomicReference<Boolean> failing = new AtomicReference<>(false);
+    Function<String, Mono<String>> loader = key -> {
+      if (!failing.get()) {
+        return Mono.just("v1");
+      }
+      attempts.add(clock.millis());
+      return Mono.error(new IllegalStateException("database down"));
+    };
+    long loadedAt = clock.millis();
+    assertThat(readNow(cache, "k", loader)).contains("v1");
+    failing.set(true);
+
+    // a read every 100 ms until just before expiry: all served the old value at once
+    for (int i = 1; i < 1_000; i++) {
+      time.advanceTimeBy(Duration.ofMillis(100));
+      assertThat(readNow(cache, "k", loader)).contains("v1");
+    }
+    // first attempt at the entry's ahead point (45..50 s), then after 1, 2, 4, 8, 16 s; the next
+    // (30 s, the cap) would fall past the expiry at 100 s.
+    assertThat(attempts).hasSize(6);
+    long first = attempts.get(0) - loadedAt;
+    assertThat(first).isBetween(45_000L, 50_000L);
+    List<Long> pauses = new ArrayList<>();
+    for (int i = 1; i < attempts.size(); i++) {
+      pauses.add(attempts.get(i) - attempts.get(i - 1));
+    }
+    assertThat(pauses).containsExactly(1_000L, 2_000L, 4_000L, 8_000L, 16_000L);
+    assertThat(cache.stats().refreshes()).isEqualTo(6);
+    assertThat(cache.stats().refreshFailures()).isEqualTo(6);
+    assertThat(cache.stats().misses()).isOne();
+
+    time.advanceTimeBy(Duration.ofMillis(100));
+    AtomicReference<Throwable> error = new AtomicReference<>();
+    cache.cacheAside("k", loader).subscribe(v -> { }, error::set);
+    assertThat(error.get()).as("the entry still expires at its time").hasMessage("database down");
+  }
+
+  @Test
+  void refreshRecovers_afterFailures_storesTheNewValue_backoffReset() {
+    CacheAside<String, String> cache = instance().earlyRefresh(EarlyRefresh.ahead(0.5))
+        .refreshBackoff(Duration.ofSeconds(1), Duration.ofSeconds(1)).build();
+    AtomicInteger calls = new AtomicInteger();
+    Function<String, Mono<String>> loader = key -> {
+      int n = calls.incrementAndGet();
+      return n == 2 ? Mono.error(new IllegalStateException("blip")) : Mono.just("v" + n);
+    };
+    assertThat(readNow(cache, "k", loader)).contains("v1");
+    time.advanceTimeBy(Duration.ofSeconds(6));
+    assertThat(readNow(cache, "k", loader)).contains("v1");
+    assertThat(readNow(cache, "k", loader)).as("backing off: no attempt").contains("v1");
+    assertThat(calls).hasValue(2);
+    time.advanceTimeBy(Duration.ofSeconds(1));
+    assertThat(readNow(cache, "k", loader)).as("still the old value; refresh stored v3")
+        .contains("v1");
+    assertThat(readNow(cache, "k", loader)).contains("v3");
+    assertThat(cache.stats().refreshes()).isEqualTo(2);
+    assertThat(cache.stats().refreshFailures()).isOne();
+    assertThat(cache.stats().averageRefreshLeadMillis()).isEqualTo(3_000.0);
+  }
+
+  /**
+   * The lead's constraint: while a refresh is in flight, hits are answered at once, but a miss
+   * (the entry expired during the refresh) or a stale read joins the refresh's load instead of
+   * starting another or polling the lease.
+   */
+  @ParameterizedTest(name = "leases={0}, staleGrace={1}s")
+  @CsvSource({"true, 0", "true, 5", "false, 0", "false, 5"})
+  void readsWhileRefreshing_hitsAnsweredAtOnce_missOrStaleJoinsTheRefresh(boolean leases,
+      int graceSeconds) {
+    CacheAside<String, String> cache = instance().leases(leases)
+        .staleGrace(Duration.ofSeconds(graceSeconds))
+        .earlyRefresh(EarlyRefresh.ahead(0.9)).build();
+    SlowLoader loader = new SlowLoader(2_000);
+    cache.cacheAside("k", loader).subscribe();
+    time.advanceTimeBy(Duration.ofSeconds(2));
+    // the entry was stored at 2 s and expires at 12 s; its ahead point is at most 11 s
+    time.advanceTimeBy(Duration.ofMillis(9_500));
+    assertThat(readNow(cache, "k", loader)).contains("v1");
+    assertThat(loader.calls).as("refresh started").hasValue(2);
+    time.advanceTimeBy(Duration.ofMillis(400));
+    assertThat(readNow(cache, "k", loader)).as("a hit during the refresh").contains("v1");
+
+    time.advanceTimeBy(Duration.ofMillis(200));
+    AtomicReference<String> late = new AtomicReference<>();
+    cache.cacheAside("k", loader).subscribe(late::set);
+    assertThat(late.get()).as("past expiry the read waits for the refresh").isNull();
+    time.advanceTimeBy(Duration.ofMillis(1_400));
+    assertThat(late.get()).isEqualTo("v2");
+    assertThat(loader.calls).as("the refresh was the only load").hasValue(2);
+    assertThat(cache.stats().coalesced()).isOne();
+    assertThat(readNow(cache, "k", loader)).contains("v2");
+    assertThat(cache.stats().staleHits()).isZero();
+  }
+
+  @Test
+  void negativeEntry_isRefreshedToo() {
+    CacheAside<String, String> cache = instance().negativeTtl(Duration.ofSeconds(10))
+        .earlyRefresh(EarlyRefresh.ahead(0.5)).build();
+    AtomicInteger calls = new AtomicInteger();
+    Function<String, Mono<String>> loader = key -> calls.incrementAndGet() < 3
+        ? Mono.empty() : Mono.just("appeared");
+    assertThat(readNow(cache, "absent", loader)).isEmpty();
+    time.advanceTimeBy(Duration.ofSeconds(6));
+    assertThat(readNow(cache, "absent", loader)).isEmpty();
+    assertThat(calls).hasValue(2);
+    assertThat(cache.stats().negativeHits()).isOne();
+    time.advanceTimeBy(Duration.ofSeconds(6));
+    assertThat(readNow(cache, "absent", loader)).as("the refreshed negative entry").isEmpty();
+    assertThat(readNow(cache, "absent", loader)).as("refreshed once more").contains("appeared");
+  }
+
+  @Test
+  void hungRefresh_abandonedAtTheLeaseTtl_keyRefreshedAgainLater() {
+    CacheAside<String, String> cache = instance().leaseTtl(Duration.ofSeconds(2))
+        .earlyRefresh(EarlyRefresh.ahead(0.5))
+        .refreshBackoff(Duration.ofMillis(500), Duration.ofMillis(500)).build();
+    AtomicInteger calls = new AtomicInteger();
+    Function<String, Mono<String>> loader = key -> {
+      int n = calls.incrementAndGet();
+      return n == 2 ? Mono.never() : Mono.just("v" + n);
+    };
+    assertThat(readNow(cache, "k", loader)).contains("v1");
+    time.advanceTimeBy(Duration.ofSeconds(6));
+    assertThat(readNow(cache, "k", loader)).contains("v1");
+    assertThat(((DefaultCacheAside<?, ?>) cache).refreshingCount()).isOne();
+    time.advanceTimeBy(Duration.ofSeconds(2));
+    assertThat(((DefaultCacheAside<?, ?>) cache).refreshingCount()).isZero();
+    assertThat(cache.stats().refreshFailures()).isOne();
+    time.advanceTimeBy(Duration.ofMillis(500));
+    assertThat(readNow(cache, "k", loader)).contains("v1");
+    assertThat(readNow(cache, "k", loader)).contains("v3");
+  }
+
+  @Test
+  void brokenRandomSource_refreshNotStarted_hitStillServed() {
+    CacheAside<String, String> cache = instance()
+        .earlyRefresh(EarlyRefresh.xfetch(1.0, () -> 2.0)).build();
+    AtomicInteger calls = new AtomicInteger();
+    Function<String, Mono<String>> loader = key -> Mono.just("v" + calls.incrementAndGet());
+    assertThat(readNow(cache, "k", loader)).contains("v1");
+    assertThat(readNow(cache, "k", loader)).contains("v1");
+    assertThat(calls).hasValue(1);
+  }
+
+  @Test
+  void metrics_publishRefreshOutcomesAndLead() {
+    CacheAside<String, String> cache = instance().earlyRefresh(EarlyRefresh.ahead(0.5))
+        .refreshBackoff(Duration.ofMillis(1), Duration.ofMillis(1)).build();
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    new CacheAsideMetrics(cache).bindTo(registry);
+    AtomicInteger calls = new AtomicInteger();
+    Function<String, Mono<String>> loader = key -> calls.incrementAndGet() == 2
+        ? Mono.error(new IllegalStateException("blip")) : Mono.just("v");
+    readNow(cache, "k", loader);
+    time.advanceTimeBy(Duration.ofSeconds(6));
+    readNow(cache, "k", loader);
+    time.advanceTimeBy(Duration.ofSeconds(1));
+    readNow(cache, "k", loader);
+
+    assertThat(registry.get("cache.refreshes").tags("cache", "t", "result", "success")
+        .functionCounter().count()).isEqualTo(1.0);
+    assertThat(registry.get("cache.refreshes").tags("result", "failure").functionCounter().count())
+        .isEqualTo(1.0);
+    assertThat(registry.get("cache.refresh.lead").functionCounter().count()).isEqualTo(3.0);
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"earlyRefresh", "refreshScheduler", "refreshBackoff"})
+  void builder_badRefreshOptions_failAtOnce(String option) {
+    switch (option) {
+      case "earlyRefresh" -> assertThatThrownBy(() -> instance().earlyRefresh(null))
+          .isInstanceOf(NullPointerException.class).hasMessage("earlyRefresh must not be null");
+      case "refreshScheduler" -> assertThatThrownBy(() -> instance().refreshScheduler(null))
+          .isInstanceOf(NullPointerException.class)
+          .hasMessage("refreshScheduler must not be null");
+      default -> {
+        assertThatThrownBy(() -> instance().refreshBackoff(Duration.ofSeconds(2),
+            Duration.ofSeconds(1)))
+            .isInstanceOf(IllegalArgumentException.class)
+            .hasMessage("refreshBackoff max PT1S must not be less than min PT2S");
+        assertThatThrownBy(() -> instance().refreshBackoff(Duration.ZERO, Duration.ofSeconds(1)))
+            .hasMessage("refreshBackoff min must be positive but was PT0S");
+      }
+    }
+  }
+}
