@@ -17,8 +17,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
+import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
+import reactor.core.scheduler.Schedulers;
+import reactor.test.StepVerifier;
 import reactor.test.scheduler.VirtualTimeScheduler;
 
 /**
@@ -116,6 +119,55 @@ class BackgroundRefreshTest {
     for (CacheAside<String, String> cache : instances) {
       assertThat(((DefaultCacheAside<?, ?>) cache).refreshingCount()).isZero();
     }
+  }
+
+  /**
+   * Many concurrent hits on a due key, on real threads in four instances: each instance starts at
+   * most one refresh, one of them wins the lease and loads, and every hit is answered with the
+   * old value while that load is still held.
+   */
+  @Test
+  void dueKey_fourInstances_250ConcurrentHitsEach_oneRefreshLoad_hitsNeverWait()
+      throws InterruptedException {
+    FakeClock wall = new FakeClock();
+    InMemoryCacheStore shared = InMemoryCacheStore.builder().clock(wall).build();
+    List<CacheAside<String, String>> instances = new ArrayList<>();
+    for (int i = 0; i < 4; i++) {
+      instances.add(CacheAside.<String, String>builder("t").store(shared).codec(Codec.utf8())
+          .clock(wall).ttl(Duration.ofSeconds(10)).earlyRefresh(EarlyRefresh.ahead(0.5))
+          .build());
+    }
+    AtomicInteger calls = new AtomicInteger();
+    Sinks.One<String> held = Sinks.one();
+    Function<String, Mono<String>> loader = key -> calls.incrementAndGet() == 1
+        ? Mono.just("v1") : held.asMono();
+    assertThat(instances.get(0).cacheAside("hot", loader).block()).isEqualTo("v1");
+    wall.advance(Duration.ofSeconds(6));
+
+    List<String> values = Flux.fromIterable(instances)
+        .flatMap(cache -> Flux.range(0, 250)
+            .flatMap(i -> cache.cacheAside("hot", loader).subscribeOn(Schedulers.parallel()), 250))
+        .collectList()
+        .block(Duration.ofSeconds(10));
+    assertThat(values).as("answered while the refresh load is held").hasSize(1000)
+        .containsOnly("v1");
+    // Refreshes start in the background: wait (bounded) until the losers have given up.
+    for (int i = 0; i < 1000 && (calls.get() < 2 || refreshing(instances) != 1); i++) {
+      StepVerifier.create(Mono.delay(Duration.ofMillis(5))).expectNextCount(1).verifyComplete();
+    }
+    assertThat(calls).as("one refresh load across four instances").hasValue(2);
+    assertThat(refreshing(instances)).isOne();
+    held.tryEmitValue("v2");
+    for (int i = 0; i < 1000 && refreshing(instances) != 0; i++) {
+      StepVerifier.create(Mono.delay(Duration.ofMillis(5))).expectNextCount(1).verifyComplete();
+    }
+    assertThat(instances.get(3).cacheAside("hot", loader).block()).isEqualTo("v2");
+    assertThat(sum(instances, CacheStats::refreshes)).isOne();
+  }
+
+  private static int refreshing(List<CacheAside<String, String>> instances) {
+    return instances.stream()
+        .mapToInt(c -> ((DefaultCacheAside<?, ?>) c).refreshingCount()).sum();
   }
 
   @Test
