@@ -4,9 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
@@ -31,27 +28,7 @@ import reactor.test.scheduler.VirtualTimeScheduler;
 class LeaseTest {
   private final VirtualTimeScheduler time = VirtualTimeScheduler.create();
   /** Wall time for entries and leases, driven by the same virtual time as the timers. */
-  private final Clock clock = new Clock() {
-    @Override
-    public long millis() {
-      return time.now(TimeUnit.MILLISECONDS);
-    }
-
-    @Override
-    public Instant instant() {
-      return Instant.ofEpochMilli(millis());
-    }
-
-    @Override
-    public ZoneId getZone() {
-      return ZoneOffset.UTC;
-    }
-
-    @Override
-    public Clock withZone(ZoneId zone) {
-      throw new UnsupportedOperationException();
-    }
-  };
+  private final Clock clock = new VirtualClock(time);
   private final InMemoryCacheStore store = InMemoryCacheStore.builder().clock(clock).build();
 
   @AfterEach
