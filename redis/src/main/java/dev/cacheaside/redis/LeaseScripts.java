@@ -5,9 +5,10 @@ import io.lettuce.core.ScriptOutputType;
 /**
  * The Lua scripts behind the lease operations. Each multi-key script takes its keys in pairs
  * (value key, lease key) so one script call serves any number of entries of one hash slot: the
- * single-key operations are the same script with one pair. Replies never contain nil (Reactive
- * Streams has no nulls, and Lettuce would drop them from a reply), so each entry's outcome is a
- * value or an integer code.
+ * single-key operations are the same script with one pair. A multi-key reply is one array (Lettuce
+ * emits it as one {@code List}) with an element per entry, in the order of the keys. It never
+ * contains nil (Lettuce would turn it into a null element), so each entry's outcome is a value or
+ * an integer code.
  */
 final class LeaseScripts {
   private LeaseScripts() {}

@@ -104,6 +104,8 @@ public final class RedisCacheStore implements CacheStore, AutoCloseable {
   private final RedisClusterReactiveCommands<String, byte[]> redis;
   private final boolean cluster;
   private final boolean ownsConnection;
+  /** Closing twice is harmless but makes Lettuce log a warning; only the first close closes. */
+  private final AtomicBoolean closed = new AtomicBoolean();
 
   private RedisCacheStore(StatefulConnection<String, byte[]> connection,
       RedisClusterReactiveCommands<String, byte[]> redis, boolean cluster, boolean ownsConnection) {
@@ -356,10 +358,10 @@ public final class RedisCacheStore implements CacheStore, AutoCloseable {
     return Mono.defer(() -> {
       String token = CacheStore.newLeaseToken();
       AtomicBoolean delivered = new AtomicBoolean();
-      return LeaseScripts.GET_OR_LEASE.run(redis, keys, ttl, ascii(token))
+      return LeaseScripts.GET_OR_LEASE.<List<Object>>run(redis, keys, ttl, ascii(token))
           .single()
           .map(reply -> {
-            StoreLookup lookup = lookup(reply, token);
+            StoreLookup lookup = lookup(reply.get(0), token);
             delivered.set(true);
             return lookup;
           })
@@ -405,9 +407,11 @@ public final class RedisCacheStore implements CacheStore, AutoCloseable {
         tokens[i] = CacheStore.newLeaseToken();
         args[i + 1] = ascii(tokens[i]);
       }
-      // The reply has one element per pair of keys, in order; emitted counts them.
+      // The reply is one array with an element per pair of keys, in order; emitted counts the
+      // lookups passed on, so that a cancel knows which leases nobody received.
       AtomicInteger emitted = new AtomicInteger();
-      return LeaseScripts.GET_OR_LEASE.run(redis, keys, args)
+      return LeaseScripts.GET_OR_LEASE.<List<Object>>run(redis, keys, args)
+          .flatMapIterable(reply -> reply)
           .map(reply -> {
             int i = emitted.get();
             KeyedLookup lookup = new KeyedLookup(group.get(i), lookup(reply, tokens[i]));
@@ -474,9 +478,9 @@ public final class RedisCacheStore implements CacheStore, AutoCloseable {
     Checks.checkValue(value);
     byte[] millis = millisArg(Checks.checkTtl(ttl, "ttl"));
     String[] keys = {valueKey, valueKey + LEASE_SUFFIX};
-    return LeaseScripts.SET_IF_LEASED.<Long>run(redis, keys, utf8(token), value, millis)
+    return LeaseScripts.SET_IF_LEASED.<List<Long>>run(redis, keys, utf8(token), value, millis)
         .single()
-        .map(stored -> stored == 1L);
+        .map(reply -> reply.get(0) == 1L);
   }
 
   /**
@@ -510,16 +514,17 @@ public final class RedisCacheStore implements CacheStore, AutoCloseable {
       args[3 * i + 1] = entry.value();
       args[3 * i + 2] = millisArg(entry.ttl().toMillis());
     }
-    return Flux.defer(() -> {
-      // One reply element per entry, in order.
-      int[] next = {0};
-      return LeaseScripts.SET_IF_LEASED.<Long>run(redis, keys, args).handle((stored, sink) -> {
-        String key = group.get(next[0]++).key();
-        if (stored == 1L) {
-          sink.next(key);
-        }
-      });
-    });
+    // The reply is one array with an element per entry, in order.
+    return LeaseScripts.SET_IF_LEASED.<List<Long>>run(redis, keys, args)
+        .flatMapIterable(reply -> {
+          List<String> stored = new ArrayList<>(reply.size());
+          for (int i = 0; i < reply.size(); i++) {
+            if (reply.get(i) == 1L) {
+              stored.add(group.get(i).key());
+            }
+          }
+          return stored;
+        });
   }
 
   /**
@@ -604,21 +609,23 @@ public final class RedisCacheStore implements CacheStore, AutoCloseable {
    * Closes the connection if this store opened it (the factories that take a client); a
    * connection the caller passed in stays open. Blocks until it is closed: call it when the
    * application stops, or use {@link #closeAsync()} on an event loop. After it, every operation
-   * errors.
+   * errors. Closing again does nothing.
    */
   @Override
   public void close() {
-    if (ownsConnection) {
+    if (ownsConnection && closed.compareAndSet(false, true)) {
       connection.close();
     }
   }
 
   /**
    * {@link #close()} without blocking: closes on subscription and completes when the connection
-   * is closed (at once when the caller owns the connection).
+   * is closed (at once when the caller owns the connection or it was closed already).
    */
   public Mono<Void> closeAsync() {
-    return ownsConnection ? Mono.fromCompletionStage(connection::closeAsync) : Mono.empty();
+    return Mono.defer(() -> ownsConnection && closed.compareAndSet(false, true)
+        ? Mono.fromCompletionStage(connection.closeAsync())
+        : Mono.empty());
   }
 
   @Override
