@@ -9,9 +9,12 @@ import reactor.core.publisher.Mono;
 final class Sql {
   private Sql() {}
 
-  /** Runs {@code sql} (no parameters) on {@code connection} and completes when it is done. */
+  /**
+   * Runs {@code sql} (no parameters) on {@code connection} on each subscription, and completes when
+   * it is done.
+   */
   static Mono<Void> execute(Connection connection, String sql) {
-    return Flux.from(connection.createStatement(sql).execute())
+    return Flux.defer(() -> connection.createStatement(sql).execute())
         .flatMap(Result::getRowsUpdated)
         .then();
   }
