@@ -4,6 +4,7 @@ import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.ConnectionFactory;
 import java.nio.charset.StandardCharsets;
 import java.util.Objects;
+import java.util.function.Function;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
@@ -80,21 +81,18 @@ public final class PgNotifyTrigger {
         keys text := '';
       BEGIN
         IF TG_LEVEL = 'ROW' THEN
-          IF TG_OP IN ('UPDATE', 'DELETE') THEN
+          IF TG_OP <> 'INSERT' THEN
             doc := to_jsonb(OLD);
-            IF NOT doc ? TG_ARGV[1] THEN
-              PERFORM pg_notify(TG_ARGV[0], head);
-              RETURN NULL;
-            END IF;
             old_key := doc ->> TG_ARGV[1];
           END IF;
-          IF TG_OP IN ('INSERT', 'UPDATE') THEN
+          IF TG_OP <> 'DELETE' THEN
             doc := to_jsonb(NEW);
-            IF NOT doc ? TG_ARGV[1] THEN
-              PERFORM pg_notify(TG_ARGV[0], head);
-              RETURN NULL;
-            END IF;
             new_key := doc ->> TG_ARGV[1];
+          END IF;
+          IF NOT doc ? TG_ARGV[1] THEN
+            -- The key column is gone (renamed?): say "any key may have changed".
+            PERFORM pg_notify(TG_ARGV[0], head);
+            RETURN NULL;
           END IF;
           IF old_key IS NOT NULL THEN
             keys := length(old_key) || ':' || old_key;
@@ -206,22 +204,12 @@ public final class PgNotifyTrigger {
   }
 
   private static Mono<Void> inTransaction(ConnectionFactory connections,
-      java.util.function.Function<Connection, Mono<Void>> work) {
-    return Mono.usingWhen(
-        Mono.<Connection>from(connections.create()),
-        connection -> Mono.from(connection.beginTransaction())
-            // Concurrent CREATE OR REPLACE FUNCTION calls can fail with "tuple concurrently
-            // updated": instances installing at the same time take turns.
-            .then(Sql.execute(connection, "SELECT pg_advisory_xact_lock(" + LOCK_ID + ")"))
-            .then(work.apply(connection))
-            .then(Mono.from(connection.commitTransaction())),
-        Connection::close,
-        (connection, error) -> Mono.from(connection.rollbackTransaction())
-            .onErrorResume(e -> Mono.empty())
-            .then(Mono.from(connection.close())),
-        connection -> Mono.from(connection.rollbackTransaction())
-            .onErrorResume(e -> Mono.empty())
-            .then(Mono.from(connection.close())));
+      Function<Connection, Mono<Void>> work) {
+    // Concurrent CREATE OR REPLACE FUNCTION calls can fail with "tuple concurrently updated":
+    // instances installing at the same time take turns on an advisory lock.
+    return TransactionalWrites.create(connections).execute((connection, afterCommit) ->
+        Sql.execute(connection, "SELECT pg_advisory_xact_lock(" + LOCK_ID + ")")
+            .then(work.apply(connection)));
   }
 
   private static void checkTable(String table) {

@@ -64,6 +64,15 @@ class TransactionalWritesIT {
         .reduce(0L, Long::sum);
   }
 
+  /** Writes that retry {@code maxRetries} times, 1 to 5 ms apart, and report to {@code reported}. */
+  private TransactionalWrites writesReportingTo(List<InvalidationFailure> reported,
+      int maxRetries) {
+    return TransactionalWrites.builder(pool)
+        .retry(new InvalidationRetry(maxRetries, Duration.ofMillis(1), Duration.ofMillis(5)))
+        .onInvalidationFailure(reported::add)
+        .build();
+  }
+
   private long priceInDb(long id) {
     return Products.one(db, "SELECT price FROM product WHERE id = " + id, Long.class);
   }
@@ -152,10 +161,7 @@ class TransactionalWritesIT {
     FailingDeletes store = new FailingDeletes(RedisCacheStore.create(redis));
     CacheAside<Long, Product> products = Products.cache("tx-retry", store);
     List<InvalidationFailure> reported = new CopyOnWriteArrayList<>();
-    TransactionalWrites writes = TransactionalWrites.builder(pool)
-        .retry(new InvalidationRetry(3, Duration.ofMillis(1), Duration.ofMillis(5)))
-        .onInvalidationFailure(reported::add)
-        .build();
+    TransactionalWrites writes = writesReportingTo(reported, 3);
     read(products, 1);
     store.failures.set(2);
 
@@ -174,10 +180,7 @@ class TransactionalWritesIT {
     FailingDeletes store = new FailingDeletes(RedisCacheStore.create(redis));
     CacheAside<Long, Product> products = Products.cache("tx-report", store);
     List<InvalidationFailure> reported = new CopyOnWriteArrayList<>();
-    TransactionalWrites writes = TransactionalWrites.builder(pool)
-        .retry(new InvalidationRetry(2, Duration.ofMillis(1), Duration.ofMillis(5)))
-        .onInvalidationFailure(reported::add)
-        .build();
+    TransactionalWrites writes = writesReportingTo(reported, 2);
     read(products, 1);
     store.failures.set(Integer.MAX_VALUE);
 
