@@ -12,7 +12,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
+import org.reactivestreams.Publisher;
 import reactor.core.Exceptions;
+import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.util.Logger;
 import reactor.util.Loggers;
@@ -41,6 +43,11 @@ import reactor.util.retry.Retry;
  * and a caller that misses outside a flight joins or starts a flight that reads again.
  * {@code cache()} does not cancel its source when a subscriber cancels, so one caller's cancel
  * never cancels the load others wait on; the entry leaves the map when the flight terminates.
+ *
+ * <h2>Bulk</h2>
+ * {@link #cacheAsideAll} is {@link BulkRead}: it registers its loads in the same in-flight map
+ * and decodes, encodes and releases with this class's methods, so a key is loaded once whichever
+ * path asked first.
  */
 final class DefaultCacheAside<K, V> implements CacheAside<K, V> {
   private static final Logger LOG = Loggers.getLogger(CacheAside.class);
@@ -51,6 +58,7 @@ final class DefaultCacheAside<K, V> implements CacheAside<K, V> {
   private final StatsCounter stats = new StatsCounter();
   private final ConcurrentHashMap<String, Flight<V>> inflight = new ConcurrentHashMap<>();
   private final Generation generation;
+  private final BulkRead<K, V> bulk;
 
   DefaultCacheAside(CacheSettings<K, V> settings) {
     this.settings = settings;
@@ -58,9 +66,14 @@ final class DefaultCacheAside<K, V> implements CacheAside<K, V> {
     this.codec = settings.codec();
     this.generation = new Generation(store, "cache-aside:generation:" + settings.name(),
         settings.generationRefresh().toMillis(), settings.clock(), stats);
+    this.bulk = new BulkRead<>(this);
   }
 
-  /** A read in flight; the holder exists so the flight can remove exactly itself from the map. */
+  /**
+   * A read in flight; the holder exists so the flight can remove exactly itself from the map. A
+   * single-key flight's mono is its {@code cache()}d read; a bulk flight's mono is a sink that its
+   * window completes ({@link BulkRead}).
+   */
   static final class Flight<V> {
     @SuppressWarnings("NotNullFieldNotInitialized")
     Mono<Outcome<V>> mono;
@@ -92,7 +105,7 @@ final class DefaultCacheAside<K, V> implements CacheAside<K, V> {
     return stats;
   }
 
-  /** The in-flight map, for other read paths that must load a key once with this one. */
+  /** The in-flight map, shared with {@link BulkRead} so both paths load a key once. */
   ConcurrentHashMap<String, Flight<V>> inflight() {
     return inflight;
   }
@@ -492,6 +505,18 @@ final class DefaultCacheAside<K, V> implements CacheAside<K, V> {
     }
     double factor = 1.0 + jitter * (2.0 * ThreadLocalRandom.current().nextDouble() - 1.0);
     return Math.max(1L, Math.round(millis * factor));
+  }
+
+  @Override
+  public Flux<BulkResult<K, V>> cacheAsideAll(Publisher<? extends K> keys,
+      BulkLoader<K, V> loader) {
+    return bulk.read(keys, loader, BulkOrder.COMPLETION);
+  }
+
+  @Override
+  public Flux<BulkResult<K, V>> cacheAsideAll(Publisher<? extends K> keys,
+      BulkLoader<K, V> loader, BulkOrder order) {
+    return bulk.read(keys, loader, order);
   }
 
   @Override
