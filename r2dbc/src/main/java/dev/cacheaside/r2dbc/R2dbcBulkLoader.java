@@ -1,5 +1,6 @@
 package dev.cacheaside.r2dbc;
 
+import dev.cacheaside.core.BulkLoader;
 import io.r2dbc.spi.ConnectionFactory;
 import io.r2dbc.spi.Row;
 import java.lang.reflect.Array;
@@ -7,33 +8,37 @@ import java.util.Collection;
 import java.util.LinkedHashSet;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.function.Function;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
 /**
  * A loader of many rows by their keys in one {@code = ANY($1)} query, made by
- * {@link R2dbcLoaders#byIds}. It is a {@code Function<Collection<K>, Flux<V>>} with a
- * {@linkplain #keyOf() key extractor}, and {@link #asMap()} gives the
- * {@code Function<Collection<K>, Mono<Map<K, V>>>} form; use whichever the bulk read takes.
+ * {@link R2dbcLoaders#byIds}. It is the {@link BulkLoader} that
+ * {@link dev.cacheaside.core.CacheAside#cacheAsideAll CacheAside.cacheAsideAll} takes, and also a
+ * plain {@code Function<Collection<K>, Flux<V>>} of the rows, with its
+ * {@linkplain #keyOf() key extractor}, for use outside the cache.
  *
  * <pre>{@code
  * R2dbcBulkLoader<Long, Product> byIds = R2dbcLoaders.byIds(pool,
  *     "SELECT id, name, price FROM product WHERE id = ANY($1)", Long.class,
  *     Product::fromRow, Product::id);
- * Flux<Product> rows = byIds.apply(List.of(1L, 2L, 3L));       // one query
- * Mono<Map<Long, Product>> map = byIds.asMap().apply(List.of(1L, 2L, 3L));
+ * Flux<BulkResult<Long, Product>> read = products.cacheAsideAll(ids, byIds);
+ * Flux<Product> rows = byIds.apply(List.of(1L, 2L, 3L));   // one query, no cache
  * }</pre>
  *
  * @param <K> the key type
  * @param <V> the value type
  */
-public final class R2dbcBulkLoader<K, V> implements Function<Collection<K>, Flux<V>> {
+public final class R2dbcBulkLoader<K, V> implements BulkLoader<K, V>,
+    Function<Collection<K>, Flux<V>> {
   private final ConnectionFactory connections;
   private final String sql;
   private final Class<K> keyType;
   private final Function<? super Row, ? extends V> mapper;
   private final Function<V, K> keyOf;
+  private final BulkLoader<K, V> asMap;
 
   R2dbcBulkLoader(ConnectionFactory connections, String sql, Class<K> keyType,
       Function<? super Row, ? extends V> mapper, Function<V, K> keyOf) {
@@ -42,6 +47,7 @@ public final class R2dbcBulkLoader<K, V> implements Function<Collection<K>, Flux
     this.keyType = keyType;
     this.mapper = mapper;
     this.keyOf = keyOf;
+    this.asMap = BulkLoader.fromFlux(this::apply, keyOf);
   }
 
   /**
@@ -76,12 +82,13 @@ public final class R2dbcBulkLoader<K, V> implements Function<Collection<K>, Flux
   }
 
   /**
-   * This loader as a function returning a map from key to value: keys without a row are absent
-   * from the map; the map is empty for no keys. Errors and cancel as {@link #apply}.
+   * Loads the rows of {@code keys} in one query as a map from key to value: keys without a row are
+   * absent. Errors as {@link #apply}, and also when two rows have the same key or a key is null
+   * (the query or the key extractor is wrong).
    */
-  public Function<Collection<K>, Mono<Map<K, V>>> asMap() {
-    return keys -> apply(keys).collectMap(value -> Objects.requireNonNull(keyOf.apply(value),
-        () -> "keyOf returned null for " + value));
+  @Override
+  public Mono<Map<K, V>> load(Set<K> keys) {
+    return asMap.load(keys);
   }
 
   @Override

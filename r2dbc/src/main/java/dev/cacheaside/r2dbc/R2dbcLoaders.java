@@ -22,6 +22,7 @@ import reactor.core.publisher.Mono;
  *     Product::fromRow, Product::id);
  *
  * Mono<Product> one = products.cacheAside(42L, byId);
+ * Flux<BulkResult<Long, Product>> many = products.cacheAsideAll(ids, byIds);
  * }</pre>
  *
  * <p>Every call takes one connection from the factory (use a pool, such as r2dbc-pool's

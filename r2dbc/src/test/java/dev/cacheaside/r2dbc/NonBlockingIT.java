@@ -13,7 +13,6 @@ import io.r2dbc.pool.ConnectionPool;
 import io.r2dbc.pool.ConnectionPoolConfiguration;
 import io.r2dbc.spi.ConnectionFactory;
 import java.time.Duration;
-import java.util.List;
 import java.util.Optional;
 import java.util.function.Function;
 import org.junit.jupiter.api.Test;
@@ -77,7 +76,7 @@ class NonBlockingIT {
                   .createStatement("UPDATE product SET price = price + 1 WHERE id = $1")
                   .bind(0, id).execute())
               .flatMap(result -> Mono.from(result.getRowsUpdated())));
-          case 3 -> byIds.asMap().apply(List.of(id, id + 1, id + 2));
+          case 3 -> products.cacheAsideAll(Flux.just(id, id + 1, id + 60), byIds).collectList();
           default -> writes.execute(products, id, connection -> Mono.error(
                   new IllegalStateException("rolled back")))
               .onErrorResume(IllegalStateException.class, e -> Mono.empty());

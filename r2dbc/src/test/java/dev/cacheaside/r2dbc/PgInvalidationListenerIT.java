@@ -84,15 +84,30 @@ class PgInvalidationListenerIT {
   }
 
   @Test
-  void installTriggers_isIdempotent() {
+  void installTriggers_isIdempotent_andUninstallRemovesThem() {
     PgInvalidationListener listener = listener(db, Products.cache("pg-install", redis)).build();
+    String triggers = "SELECT coalesce(string_agg(tgname, ',' ORDER BY tgname), '') FROM pg_trigger"
+        + " WHERE tgrelid = 'product'::regclass AND NOT tgisinternal";
 
     listener.installTriggers().block(TIMEOUT);
     listener.installTriggers().block(TIMEOUT);
-
-    assertThat(Products.one(db, "SELECT string_agg(tgname, ',' ORDER BY tgname) FROM pg_trigger"
-        + " WHERE tgrelid = 'product'::regclass AND NOT tgisinternal", String.class))
+    assertThat(Products.one(db, triggers, String.class))
         .isEqualTo("cache_aside_id,cache_aside_id_truncate");
+
+    PgNotifyTrigger.uninstall(db, "product", "id").block(TIMEOUT);
+    assertThat(Products.one(db, triggers, String.class)).isEmpty();
+  }
+
+  @Test
+  void install_onAMissingTableOrColumn_errorsNamingIt() {
+    StepVerifier.create(PgNotifyTrigger.install(db, "no_such_table", "id", channel))
+        .expectErrorSatisfies(e -> assertThat(e).isInstanceOf(IllegalArgumentException.class)
+            .hasMessageContaining("no_such_table does not exist"))
+        .verify(TIMEOUT);
+    StepVerifier.create(PgNotifyTrigger.install(db, "product", "sku", channel))
+        .expectErrorSatisfies(e -> assertThat(e).isInstanceOf(IllegalArgumentException.class)
+            .hasMessageContaining("no column named sku"))
+        .verify(TIMEOUT);
   }
 
   @Test

@@ -6,8 +6,10 @@ import static dev.cacheaside.r2dbc.Products.TIMEOUT;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.cacheaside.core.BulkResult;
 import dev.cacheaside.core.CacheAside;
 import dev.cacheaside.r2dbc.Products.Product;
+import dev.cacheaside.redis.RedisCacheStore;
 import dev.cacheaside.testing.RealServers;
 import io.lettuce.core.RedisClient;
 import io.r2dbc.pool.ConnectionPool;
@@ -18,6 +20,7 @@ import io.r2dbc.spi.R2dbcBadGrammarException;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import org.junit.jupiter.api.AfterEach;
@@ -170,7 +173,7 @@ class R2dbcLoadersIT {
 
   @Test
   void byIds_thousandIds_oneQueryOnOneConnection() {
-    CountingConnectionFactory counting = new CountingConnectionFactory(pool);
+    InterceptingConnectionFactory counting = new InterceptingConnectionFactory(pool);
     R2dbcBulkLoader<Long, Product> byIds = R2dbcLoaders.byIds(counting, BY_IDS, Long.class,
         Product::fromRow, Product::id);
 
@@ -184,21 +187,45 @@ class R2dbcLoadersIT {
   }
 
   @Test
-  void byIds_missingIds_areAbsent_andDuplicatesAskedOnce() {
+  void byIds_missingIds_areAbsent() {
     R2dbcBulkLoader<Long, Product> byIds = R2dbcLoaders.byIds(pool, BY_IDS, Long.class,
         Product::fromRow, Product::id);
 
-    Map<Long, Product> found = byIds.asMap()
-        .apply(List.of(1L, 2L, 2L, 5_000L, 6_000L)).block(TIMEOUT);
-
+    assertThat(byIds.apply(List.of(1L, 2L, 2L, 5_000L, 6_000L)).collectList().block(TIMEOUT))
+        .containsExactlyInAnyOrder(new Product(1, "p1", 100), new Product(2, "p2", 200));
+    Map<Long, Product> found = byIds.load(Set.of(1L, 2L, 5_000L, 6_000L)).block(TIMEOUT);
     assertThat(found).containsOnlyKeys(1L, 2L);
     assertThat(found.get(2L)).isEqualTo(new Product(2, "p2", 200));
     awaitPoolIdle();
   }
 
   @Test
+  void byIds_throughCacheAsideAll_thousandKeys_oneQuery_thenAllFromTheCache(RedisClient redis) {
+    InterceptingConnectionFactory counting = new InterceptingConnectionFactory(pool);
+    R2dbcBulkLoader<Long, Product> byIds = R2dbcLoaders.byIds(counting, BY_IDS, Long.class,
+        Product::fromRow, Product::id);
+    CacheAside<Long, Product> products = CacheAside.<Long, Product>builder("loaders-bulk")
+        .store(RedisCacheStore.create(redis)).codec(Products.CODEC)
+        .bulkWindow(1_000, Duration.ofSeconds(1)).bulkMaxLoadChunk(1_000)
+        .build();
+    List<Long> ids = Products.ids(1_001, 2_050); // 1,000 rows, then 50 ids without a row
+
+    List<BulkResult<Long, Product>> first = products.cacheAsideAll(
+        Flux.fromIterable(ids.subList(0, 1_000)), byIds).collectList().block(TIMEOUT);
+    List<BulkResult<Long, Product>> again = products.cacheAsideAll(
+        Flux.fromIterable(ids), byIds).collectList().block(TIMEOUT);
+
+    assertThat(first).hasSize(1_000).allSatisfy(r -> assertThat(r.value())
+        .isEqualTo(new Product(r.key(), "p" + r.key(), r.key() * 100)));
+    assertThat(again.stream().filter(BulkResult::isPresent)).hasSize(1_000);
+    assertThat(again.stream().filter(r -> !r.isPresent() && !r.isFailed())).hasSize(50);
+    assertThat(counting.statements).as("one query per call that missed").hasValue(2);
+    awaitPoolIdle();
+  }
+
+  @Test
   void byIds_noIds_sendsNoQuery() {
-    CountingConnectionFactory counting = new CountingConnectionFactory(pool);
+    InterceptingConnectionFactory counting = new InterceptingConnectionFactory(pool);
     R2dbcBulkLoader<Long, Product> byIds = R2dbcLoaders.byIds(counting, BY_IDS, Long.class,
         Product::fromRow, Product::id);
 
@@ -214,9 +241,9 @@ class R2dbcLoadersIT {
     R2dbcBulkLoader<Integer, Product> byIntIds = R2dbcLoaders.byIds(pool, BY_IDS, Integer.class,
         Product::fromRow, p -> (int) p.id());
 
-    assertThat(byNames.asMap().apply(List.of("p4", "p5", "nope")).block(TIMEOUT))
+    assertThat(byNames.load(Set.of("p4", "p5", "nope")).block(TIMEOUT))
         .containsOnlyKeys("p4", "p5");
-    assertThat(byIntIds.asMap().apply(List.of(8, 9)).block(TIMEOUT)).containsOnlyKeys(8, 9);
+    assertThat(byIntIds.load(Set.of(8, 9)).block(TIMEOUT)).containsOnlyKeys(8, 9);
     awaitPoolIdle();
   }
 

@@ -136,6 +136,27 @@ class TransactionalWritesIT {
   }
 
   @Test
+  void cancelWhileTheCommitIsInFlight_invalidatesAnyway() {
+    InterceptingConnectionFactory connections = new InterceptingConnectionFactory(pool);
+    CacheAside<Long, Product> products = Products.cache("tx-cancel-commit", redis);
+    TransactionalWrites writes = TransactionalWrites.create(connections);
+    read(products, 1);
+    AtomicInteger committed = new AtomicInteger();
+    // The server commits, but the caller never hears back: it can only cancel.
+    connections.onCommit = commit -> commit.doOnSuccess(done -> committed.incrementAndGet())
+        .then(Mono.never());
+
+    Disposable call = writes.execute(products, 1L, setPrice(1, 150)).subscribe();
+    Products.await("the COMMIT to have been done", TIMEOUT, () -> committed.get() == 1);
+    call.dispose();
+
+    Products.await("the invalidation", TIMEOUT, () -> writes.stats().keysInvalidated() == 1);
+    assertThat(priceInDb(1)).isEqualTo(150);
+    assertThat(read(products, 1).price()).as("no stale read").isEqualTo(150);
+    assertThat(writes.stats().rollbacks()).isZero();
+  }
+
+  @Test
   void commitFails_deferredConstraint_invalidatesNothing_andEmitsTheError() {
     Products.sql(db, "ALTER TABLE product ADD CONSTRAINT product_name UNIQUE (name)"
         + " DEFERRABLE INITIALLY DEFERRED");

@@ -6,24 +6,27 @@ import io.r2dbc.spi.ConnectionFactoryMetadata;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Proxy;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.UnaryOperator;
 import org.reactivestreams.Publisher;
 import reactor.core.publisher.Mono;
 
 /**
- * Decorates a real connection factory to count the statements created on its connections: how a
- * test knows how many queries a loader sent to the real PostgreSQL behind it.
+ * Decorates a real connection factory: counts the statements created on its connections (how a
+ * test knows how many queries reached the real PostgreSQL behind it), and lets a test wrap each
+ * commit (to hold a caller inside a commit that the server has already done).
  */
-final class CountingConnectionFactory implements ConnectionFactory {
+final class InterceptingConnectionFactory implements ConnectionFactory {
   private final ConnectionFactory delegate;
   final AtomicInteger statements = new AtomicInteger();
+  volatile UnaryOperator<Mono<Void>> onCommit = UnaryOperator.identity();
 
-  CountingConnectionFactory(ConnectionFactory delegate) {
+  InterceptingConnectionFactory(ConnectionFactory delegate) {
     this.delegate = delegate;
   }
 
   @Override
   public Publisher<? extends Connection> create() {
-    return Mono.<Connection>from(delegate.create()).map(this::counting);
+    return Mono.<Connection>from(delegate.create()).map(this::intercepting);
   }
 
   @Override
@@ -31,17 +34,23 @@ final class CountingConnectionFactory implements ConnectionFactory {
     return delegate.getMetadata();
   }
 
-  private Connection counting(Connection connection) {
+  @SuppressWarnings("unchecked")
+  private Connection intercepting(Connection connection) {
     return (Connection) Proxy.newProxyInstance(Connection.class.getClassLoader(),
         new Class<?>[] {Connection.class}, (proxy, method, args) -> {
           if (method.getName().equals("createStatement")) {
             statements.incrementAndGet();
           }
+          Object result;
           try {
-            return method.invoke(connection, args);
+            result = method.invoke(connection, args);
           } catch (InvocationTargetException e) {
             throw e.getCause();
           }
+          if (method.getName().equals("commitTransaction")) {
+            return onCommit.apply(Mono.from((Publisher<Void>) result));
+          }
+          return result;
         });
   }
 }
