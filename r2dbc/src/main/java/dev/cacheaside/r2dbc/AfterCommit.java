@@ -3,7 +3,7 @@ package dev.cacheaside.r2dbc;
 import dev.cacheaside.core.CacheAside;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.LinkedHashMap;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -28,7 +28,8 @@ import reactor.core.publisher.Mono;
  * }</pre>
  */
 public final class AfterCommit {
-  private final Map<CacheAside<?, ?>, Set<Object>> keys = new LinkedHashMap<>();
+  /** By identity: a cache is one object, whatever its equals says. */
+  private final Map<CacheAside<?, ?>, Set<Object>> keys = new IdentityHashMap<>();
   private boolean sealed;
 
   AfterCommit() {}

@@ -8,6 +8,8 @@ import io.r2dbc.spi.ConnectionFactory;
 import io.r2dbc.spi.Wrapped;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -20,7 +22,6 @@ import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
-import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
@@ -101,7 +102,8 @@ public final class PgInvalidationListener {
     this.connections = builder.connections;
     this.channel = builder.channel;
     this.registrations = List.copyOf(builder.registrations);
-    Set<CacheAside<?, ?>> distinct = new LinkedHashSet<>();
+    // By identity: a cache is one object, whatever its equals says.
+    Set<CacheAside<?, ?>> distinct = Collections.newSetFromMap(new IdentityHashMap<>());
     registrations.forEach(r -> distinct.addAll(r.caches()));
     this.caches = List.copyOf(distinct);
     this.reconnectMin = builder.reconnectMin;
@@ -143,6 +145,10 @@ public final class PgInvalidationListener {
    * may be started again). After that first success, lost connections are re-established in the
    * background until {@link #stop()}. Calling it while running returns the same readiness; while
    * stopping, it waits for the stop and starts again.
+   *
+   * <p>Changes made before the first {@code LISTEN} (while no listener ran) are not known to it:
+   * if entries may have been cached then, bump the caches' generations at deployment, or rely on
+   * their TTL.
    */
   public Mono<Void> start() {
     return Mono.defer(() -> {
@@ -208,10 +214,9 @@ public final class PgInvalidationListener {
     volatile boolean stopping;
     /** Whether a session of this run has been listening: later sessions are reconnects. */
     volatile boolean listened;
-    @Nullable Disposable subscription;
 
     void begin() {
-      subscription = Flux.defer(() -> session(this))
+      Flux.defer(() -> session(this))
           .retryWhen(Retry.from(signals -> signals
               .concatMap(signal -> {
                 if (!listened) {
@@ -266,7 +271,8 @@ public final class PgInvalidationListener {
     // subscribe before LISTEN so that nothing is missed in between.
     Flux<Object> invalidations = pg.getNotifications()
         .onBackpressureBuffer(MAX_PENDING_NOTIFICATIONS)
-        .concatWith(Mono.error(() -> new IllegalStateException("the connection closed")))
+        .concatWith(Mono.error(() -> new IllegalStateException(
+            "the notification stream ended: the connection closed")))
         .takeUntilOther(stopped)
         .flatMap(this::onNotification, CONCURRENT_INVALIDATIONS)
         .cast(Object.class);

@@ -91,6 +91,19 @@ final class Products {
     return cache(name, RedisCacheStore.create(redis));
   }
 
+  /** A cache that fails every call, for checks that never reach it; equal only to itself. */
+  @SuppressWarnings("unchecked")
+  static CacheAside<Long, Product> unusedCache() {
+    return (CacheAside<Long, Product>) java.lang.reflect.Proxy.newProxyInstance(
+        CacheAside.class.getClassLoader(), new Class<?>[] {CacheAside.class},
+        (proxy, method, args) -> switch (method.getName()) {
+          case "hashCode" -> System.identityHashCode(proxy);
+          case "equals" -> proxy == args[0];
+          case "toString" -> "unusedCache";
+          default -> throw new UnsupportedOperationException("not called by these checks");
+        });
+  }
+
   /** A by-id loader over {@code db} that counts its calls. */
   static Function<Long, Mono<Product>> loader(ConnectionFactory db, AtomicInteger calls) {
     Function<Long, Mono<Product>> byId = R2dbcLoaders.byId(db, BY_ID, Product::fromRow);
