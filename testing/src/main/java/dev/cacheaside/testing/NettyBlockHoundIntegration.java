@@ -1,4 +1,4 @@
-package dev.cacheaside.redis;
+package dev.cacheaside.testing;
 
 import reactor.blockhound.BlockHound;
 import reactor.blockhound.integration.BlockHoundIntegration;
