@@ -24,4 +24,10 @@ record CacheSettings<K, V>(
     int maxValueBytes,
     Duration generationRefresh,
     Clock clock,
-    Scheduler scheduler) {}
+    Scheduler scheduler,
+    Bulk bulk) {
+
+  /** The options of {@link CacheAside#cacheAsideAll}. */
+  record Bulk(int windowSize, Duration windowTime, int maxLoadChunk, int concurrency,
+      boolean failOnLoadError) {}
+}
