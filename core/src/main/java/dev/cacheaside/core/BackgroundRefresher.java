@@ -51,7 +51,7 @@ final class BackgroundRefresher<K, V> {
   BackgroundRefresher(CacheSettings<K, V> settings, StatsCounter stats,
       LeasedLoad<K, V> leasedLoad) {
     this.settings = settings;
-    this.policy = settings.earlyRefresh();
+    this.policy = settings.refresh().policy();
     this.stats = stats;
     this.leasedLoad = leasedLoad;
   }
@@ -93,7 +93,7 @@ final class BackgroundRefresher<K, V> {
         return;
       }
       // Outcomes are counted inside refresh(); the error is swallowed here so it is not dropped.
-      refresh.mono.subscribeOn(settings.refreshScheduler()).subscribe(outcome -> { }, e -> { });
+      refresh.mono.subscribeOn(settings.refresh().scheduler()).subscribe(outcome -> { }, e -> { });
     } catch (RuntimeException e) {
       LOG.warn("cache '{}': early refresh of {} not started: {}", settings.name(), key,
           e.toString());
@@ -184,8 +184,8 @@ final class BackgroundRefresher<K, V> {
 
   private void backOff(String key, long until) {
     long now = settings.clock().millis();
-    long min = settings.refreshBackoffMin().toMillis();
-    long max = settings.refreshBackoffMax().toMillis();
+    long min = settings.refresh().backoffMin().toMillis();
+    long max = settings.refresh().backoffMax().toMillis();
     backoffs.compute(key, (k, old) -> {
       int failures = old == null || now >= old.until() ? 1 : old.failures() + 1;
       // min × 2^(failures-1), without overflow

@@ -2,6 +2,8 @@ package dev.cacheaside.core;
 
 import java.util.Collection;
 import java.util.function.Function;
+import org.reactivestreams.Publisher;
+import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
 /**
@@ -17,6 +19,8 @@ import reactor.core.publisher.Mono;
  *     .build();
  *
  * Mono<Product> one  = products.cacheAside(42L, repo::findById);   // empty Mono = not found
+ * Flux<BulkResult<Long, Product>> many =
+ *     products.cacheAsideAll(ids, BulkLoader.fromFlux(repo::findAllById, Product::id));
  * Mono<Product> save = products.writeThenInvalidate(42L, repo.save(p));
  * }</pre>
  *
@@ -65,6 +69,49 @@ public interface CacheAside<K, V> {
    * @throws IllegalArgumentException at once if the key format yields an empty string
    */
   Mono<V> cacheAside(K key, Function<? super K, ? extends Mono<V>> loader);
+
+  /**
+   * Reads a stream of keys through the cache in windows, with one store round trip per window
+   * for its hits and one {@link BulkLoader} call per chunk of its misses. Results are emitted in
+   * {@linkplain BulkOrder#COMPLETION completion order}; see
+   * {@link #cacheAsideAll(Publisher, BulkLoader, BulkOrder)}.
+   */
+  Flux<BulkResult<K, V>> cacheAsideAll(Publisher<? extends K> keys, BulkLoader<K, V> loader);
+
+  /**
+   * Reads a stream of keys through the cache in windows.
+   *
+   * <p>Nothing happens until subscription. The keys are cut into windows of at most
+   * {@linkplain CacheAsideBuilder#bulkWindow the window size}, closed early by the window time.
+   * Per window: duplicate keys are read once; one multi-get answers the hits; the misses join
+   * reads of the same keys already in flight in this JVM (single-key or bulk), and the rest are
+   * registered as in flight (a concurrent {@link #cacheAside} of one of them joins this load) and,
+   * with leases, leased in one more round trip; the keys leased here are loaded with one
+   * {@code loader} call per {@linkplain CacheAsideBuilder#bulkMaxLoadChunk chunk} and stored in
+   * one batched write, each with the TTL ± jitter; keys the loader did not return are stored as
+   * negative entries. Keys whose lease another instance holds are polled like
+   * {@link #cacheAside} does (bounded by the lease wait); stale keys are refreshed by the caller
+   * that wins their lease and served stale to the others.
+   *
+   * <p>Exactly one {@link BulkResult} per requested key (duplicates answered as often as they are
+   * requested): the value, "not found", or the error that failed its load. A failing store read
+   * turns that window into misses; a failing load fails only its chunk's keys (or the stream,
+   * with {@link CacheAsideBuilder#bulkFailOnLoadError}) and caches nothing. A key the key format
+   * rejects, or an error of {@code keys}, ends the stream with that error.
+   *
+   * <p>Backpressure: keys are requested as results are consumed; at most
+   * {@linkplain CacheAsideBuilder#bulkConcurrency windows in flight} are read, loaded or waiting
+   * to be consumed at a time. Cancelling stops taking keys; windows already started finish in the
+   * background (their loads may be shared with other callers, and their leases are used or
+   * released), and then leave the in-flight map.
+   *
+   * @param keys the keys, not null
+   * @param loader loads the values of a chunk of missed keys
+   * @param order the order of the results
+   * @throws NullPointerException at once if an argument is null
+   */
+  Flux<BulkResult<K, V>> cacheAsideAll(Publisher<? extends K> keys, BulkLoader<K, V> loader,
+      BulkOrder order);
 
   /**
    * Deletes the cached entry of {@code key} and its lease, so that no load that began before can

@@ -36,6 +36,14 @@ public final class CacheAsideBuilder<K, V> {
   public static final Duration DEFAULT_REFRESH_BACKOFF_MIN = Duration.ofSeconds(1);
   /** Default longest pause between early refresh attempts of a key that keep failing. */
   public static final Duration DEFAULT_REFRESH_BACKOFF_MAX = Duration.ofMinutes(1);
+  /** Default largest number of keys in one window of {@link CacheAside#cacheAsideAll}. */
+  public static final int DEFAULT_BULK_WINDOW_SIZE = 500;
+  /** Default longest time a window of {@link CacheAside#cacheAsideAll} stays open. */
+  public static final Duration DEFAULT_BULK_WINDOW_TIME = Duration.ofMillis(10);
+  /** Default largest number of keys given to one call of a {@link BulkLoader}. */
+  public static final int DEFAULT_BULK_MAX_LOAD_CHUNK = 500;
+  /** Default number of windows of one {@link CacheAside#cacheAsideAll} in flight at a time. */
+  public static final int DEFAULT_BULK_CONCURRENCY = 4;
 
   private final String name;
   private @Nullable CacheStore store;
@@ -59,6 +67,11 @@ public final class CacheAsideBuilder<K, V> {
   private Scheduler refreshScheduler = Schedulers.parallel();
   private Duration refreshBackoffMin = DEFAULT_REFRESH_BACKOFF_MIN;
   private Duration refreshBackoffMax = DEFAULT_REFRESH_BACKOFF_MAX;
+  private int bulkWindowSize = DEFAULT_BULK_WINDOW_SIZE;
+  private Duration bulkWindowTime = DEFAULT_BULK_WINDOW_TIME;
+  private int bulkMaxLoadChunk = DEFAULT_BULK_MAX_LOAD_CHUNK;
+  private int bulkConcurrency = DEFAULT_BULK_CONCURRENCY;
+  private boolean bulkFailOnLoadError = false;
 
   CacheAsideBuilder(String name) {
     Objects.requireNonNull(name, "name must not be null");
@@ -276,6 +289,58 @@ public final class CacheAsideBuilder<K, V> {
   }
 
   /**
+   * How {@link CacheAside#cacheAsideAll} cuts its key stream into windows: a window closes when it
+   * holds {@code maxKeys} keys or {@code maxTime} after its first key, whichever comes first (or
+   * when the key stream completes). Each window costs one multi-get. Defaults 500 keys and 10 ms.
+   */
+  public CacheAsideBuilder<K, V> bulkWindow(int maxKeys, Duration maxTime) {
+    if (maxKeys <= 0) {
+      throw new IllegalArgumentException("bulkWindow maxKeys must be positive but was " + maxKeys);
+    }
+    this.bulkWindowTime = StoreChecks.checkTtl(maxTime, "bulkWindow maxTime");
+    this.bulkWindowSize = maxKeys;
+    return this;
+  }
+
+  /**
+   * The most keys one {@link BulkLoader} call is given; a window's misses are split into chunks
+   * of at most this many (a database's limit on {@code = ANY($1)} arrays or statement size).
+   * Chunks of a window load concurrently. Default 500.
+   */
+  public CacheAsideBuilder<K, V> bulkMaxLoadChunk(int maxKeys) {
+    if (maxKeys <= 0) {
+      throw new IllegalArgumentException("bulkMaxLoadChunk must be positive but was " + maxKeys);
+    }
+    this.bulkMaxLoadChunk = maxKeys;
+    return this;
+  }
+
+  /**
+   * How many windows of one {@link CacheAside#cacheAsideAll} are in flight at a time (reading,
+   * loading or waiting to be consumed); with the window size it bounds what a slow consumer makes
+   * the stream buffer. Default 4.
+   */
+  public CacheAsideBuilder<K, V> bulkConcurrency(int windows) {
+    if (windows <= 0) {
+      throw new IllegalArgumentException("bulkConcurrency must be positive but was " + windows);
+    }
+    this.bulkConcurrency = windows;
+    return this;
+  }
+
+  /**
+   * What a failed load does to a {@link CacheAside#cacheAsideAll} stream. With {@code false}
+   * (the default) it fails only its own keys: each is answered with a {@link BulkResult} holding
+   * the error, and the stream goes on. With {@code true} the stream ends with the first such
+   * error (windows already started still finish in the background and release their leases).
+   * Either way nothing of a failed load is cached.
+   */
+  public CacheAsideBuilder<K, V> bulkFailOnLoadError(boolean failStream) {
+    this.bulkFailOnLoadError = failStream;
+    return this;
+  }
+
+  /**
    * Builds the cache.
    *
    * @throws IllegalStateException if the store or the codec is missing, or options clash
@@ -298,8 +363,11 @@ public final class CacheAsideBuilder<K, V> {
         : key -> prefix + key;
     CacheSettings<K, V> settings = new CacheSettings<>(name, store, codec, format, ttl, ttlJitter,
         negative, staleGrace, leases, leaseTtl, leaseWait, leaseBackoffMin, leaseBackoffMax,
-        shareReads, maxValueBytes, generationRefresh, clock, scheduler, earlyRefresh,
-        refreshScheduler, refreshBackoffMin, refreshBackoffMax);
+        shareReads, maxValueBytes, generationRefresh, clock, scheduler,
+        new CacheSettings.Bulk(bulkWindowSize, bulkWindowTime, bulkMaxLoadChunk, bulkConcurrency,
+            bulkFailOnLoadError),
+        new CacheSettings.Refresh(earlyRefresh, refreshScheduler, refreshBackoffMin,
+            refreshBackoffMax));
     return new DefaultCacheAside<>(settings);
   }
 }

@@ -25,7 +25,14 @@ record CacheSettings<K, V>(
     Duration generationRefresh,
     Clock clock,
     Scheduler scheduler,
-    EarlyRefresh earlyRefresh,
-    Scheduler refreshScheduler,
-    Duration refreshBackoffMin,
-    Duration refreshBackoffMax) {}
+    Bulk bulk,
+    Refresh refresh) {
+
+  /** The options of {@link CacheAside#cacheAsideAll}. */
+  record Bulk(int windowSize, Duration windowTime, int maxLoadChunk, int concurrency,
+      boolean failOnLoadError) {}
+
+  /** The options of early refresh ({@link CacheAsideBuilder#earlyRefresh}). */
+  record Refresh(EarlyRefresh policy, Scheduler scheduler, Duration backoffMin,
+      Duration backoffMax) {}
+}

@@ -12,7 +12,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
+import org.reactivestreams.Publisher;
 import reactor.core.Exceptions;
+import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.util.Logger;
 import reactor.util.Loggers;
@@ -46,6 +48,11 @@ import reactor.util.retry.Retry;
  * A fresh hit asks the {@link BackgroundRefresher} whether to refresh in the background; misses
  * and stale reads join a refresh in flight instead of loading. Why refreshes are kept apart from
  * the reads in flight is explained there.
+ *
+ * <h2>Bulk</h2>
+ * {@link #cacheAsideAll} is {@link BulkRead}: it registers its loads in the same in-flight map
+ * and decodes, encodes and releases with this class's methods, so a key is loaded once whichever
+ * path asked first.
  */
 final class DefaultCacheAside<K, V> implements CacheAside<K, V> {
   private static final Logger LOG = Loggers.getLogger(CacheAside.class);
@@ -57,6 +64,7 @@ final class DefaultCacheAside<K, V> implements CacheAside<K, V> {
   private final ConcurrentHashMap<String, Flight<V>> inflight = new ConcurrentHashMap<>();
   private final Generation generation;
   private final BackgroundRefresher<K, V> refresher;
+  private final BulkRead<K, V> bulk;
 
   DefaultCacheAside(CacheSettings<K, V> settings) {
     this.settings = settings;
@@ -66,10 +74,15 @@ final class DefaultCacheAside<K, V> implements CacheAside<K, V> {
         settings.generationRefresh().toMillis(), settings.clock(), stats);
     this.refresher = new BackgroundRefresher<>(settings, stats,
         (read, token) -> load(read, true, token, null));
+    this.bulk = new BulkRead<>(this);
   }
 
-  /** A read in flight; the holder exists so the flight can remove exactly itself from the map. */
-  private static final class Flight<V> {
+  /**
+   * A read in flight; the holder exists so the flight can remove exactly itself from the map. A
+   * single-key flight's mono is its {@code cache()}d read; a bulk flight's mono is a sink that its
+   * window completes ({@link BulkRead}).
+   */
+  static final class Flight<V> {
     @SuppressWarnings("NotNullFieldNotInitialized")
     Mono<Outcome<V>> mono;
   }
@@ -97,6 +110,19 @@ final class DefaultCacheAside<K, V> implements CacheAside<K, V> {
     return refresher.inflightCount();
   }
 
+  CacheSettings<K, V> settings() {
+    return settings;
+  }
+
+  StatsCounter counters() {
+    return stats;
+  }
+
+  /** The in-flight map, shared with {@link BulkRead} so both paths load a key once. */
+  ConcurrentHashMap<String, Flight<V>> inflight() {
+    return inflight;
+  }
+
   /** The formatted key, checked at call time so bad keys fail early. */
   String baseKey(K key) {
     Objects.requireNonNull(key, "key must not be null");
@@ -122,11 +148,16 @@ final class DefaultCacheAside<K, V> implements CacheAside<K, V> {
     });
   }
 
-  private Mono<Void> withStoreKeys(List<String> baseKeys, Function<List<String>, Mono<Void>> body) {
+  /** The current generation, read from the store at most once per refresh interval. */
+  Mono<Long> currentGeneration() {
     return Mono.defer(() -> {
       long current = generation.currentIfFresh();
       return current >= 0 ? Mono.just(current) : generation.refresh();
-    }).flatMap(g -> {
+    });
+  }
+
+  private Mono<Void> withStoreKeys(List<String> baseKeys, Function<List<String>, Mono<Void>> body) {
+    return currentGeneration().flatMap(g -> {
       List<String> keys = new ArrayList<>(baseKeys.size());
       baseKeys.forEach(k -> keys.add(Generation.keyOf(k, g)));
       return body.apply(keys);
@@ -149,7 +180,7 @@ final class DefaultCacheAside<K, V> implements CacheAside<K, V> {
     });
   }
 
-  private void count(Outcome<V> outcome) {
+  void count(Outcome<V> outcome) {
     switch (outcome.kind()) {
       case HIT -> stats.hits.increment();
       case NEGATIVE_HIT -> stats.negativeHits.increment();
@@ -178,15 +209,12 @@ final class DefaultCacheAside<K, V> implements CacheAside<K, V> {
   /** Each caller reads the store itself; only what is not a fresh hit is shared. */
   private Mono<Outcome<V>> readUnshared(Read<K, V> read) {
     return storeGet(read).flatMap(bytes -> {
-      Envelope envelope = decodeEnvelope(read, bytes);
-      if (envelope != null && !envelope.isStale(settings.clock().millis())) {
-        V value = envelope.negative() ? null : decodeValue(read, envelope);
-        if (envelope.negative() || value != null) {
-          refresher.onHit(read, envelope);
-          return Mono.just(Outcome.hit(value));
-        }
+      Decoded<V> decoded = decode(read.storeKey(), bytes);
+      if (decoded.state() != Decoded.State.FRESH) {
+        return Mono.<Outcome<V>>empty();
       }
-      return Mono.<Outcome<V>>empty();
+      refresher.onHit(read, Objects.requireNonNull(decoded.envelope()));
+      return Mono.just(Outcome.hit(decoded.value()));
     }).switchIfEmpty(Mono.defer(() -> join(read.storeKey(), () -> readThrough(read))));
   }
 
@@ -263,22 +291,25 @@ final class DefaultCacheAside<K, V> implements CacheAside<K, V> {
 
   /** The store returned bytes: fresh, stale or corrupt. */
   private Mono<Outcome<V>> onFound(Read<K, V> read, byte[] bytes, boolean mayRetry) {
-    Envelope envelope = decodeEnvelope(read, bytes);
-    V value = envelope == null || envelope.negative() ? null : decodeValue(read, envelope);
-    if (envelope == null || (!envelope.negative() && value == null)) {
-      Mono<Void> delete = store.delete(read.storeKey()).onErrorResume(e -> {
-        storeError("delete", read.storeKey(), e);
-        return Mono.empty();
-      });
-      return delete.then(Mono.defer(() -> mayRetry
+    Decoded<V> decoded = decode(read.storeKey(), bytes);
+    return switch (decoded.state()) {
+      case FRESH -> {
+        refresher.onHit(read, Objects.requireNonNull(decoded.envelope()));
+        yield Mono.just(Outcome.hit(decoded.value()));
+      }
+      case STALE -> refreshStale(read, decoded.value());
+      case CORRUPT -> deleteCorrupt(List.of(read.storeKey())).then(Mono.defer(() -> mayRetry
           ? onMiss(read, false)
           : load(read, false, null, null)));
-    }
-    if (!envelope.isStale(settings.clock().millis())) {
-      refresher.onHit(read, envelope);
-      return Mono.just(Outcome.hit(value));
-    }
-    return refreshStale(read, value);
+    };
+  }
+
+  /** Deletes entries that could not be decoded; a failing delete is counted and ignored. */
+  Mono<Void> deleteCorrupt(List<String> storeKeys) {
+    return store.delete(storeKeys).onErrorResume(e -> {
+      storeError("delete", storeKeys.size() == 1 ? storeKeys.get(0) : storeKeys.toString(), e);
+      return Mono.empty();
+    });
   }
 
   /**
@@ -309,35 +340,47 @@ final class DefaultCacheAside<K, V> implements CacheAside<K, V> {
         .switchIfEmpty(Mono.fromSupplier(() -> stale));
   }
 
-  private @Nullable Envelope decodeEnvelope(Read<K, V> read, byte[] bytes) {
+  /**
+   * What a stored entry says: a fresh value or "not found", a stale one (past its logical expiry,
+   * within grace), or nothing usable (corrupt: counted and logged; the caller deletes it). The
+   * envelope (null when corrupt) carries the times early refresh weighs.
+   */
+  record Decoded<V>(State state, @Nullable V value, @Nullable Envelope envelope) {
+    enum State { FRESH, STALE, CORRUPT }
+  }
+
+  /** Decodes the envelope and the value; shared by the single-key and the bulk read. */
+  Decoded<V> decode(String storeKey, byte[] bytes) {
+    Envelope envelope;
     try {
-      return Envelope.decode(bytes);
+      envelope = Envelope.decode(bytes);
     } catch (Envelope.Corrupt e) {
-      corrupt(read, e);
-      return null;
+      corrupt(storeKey, e);
+      return new Decoded<>(Decoded.State.CORRUPT, null, null);
     }
-  }
-
-  private @Nullable V decodeValue(Read<K, V> read, Envelope envelope) {
-    try {
-      V value = codec.decode(envelope.payload());
-      if (value == null) {
-        throw new IllegalStateException("codec " + codec + " decoded null");
+    V value = null;
+    if (!envelope.negative()) {
+      try {
+        value = codec.decode(envelope.payload());
+        if (value == null) {
+          throw new IllegalStateException("codec " + codec + " decoded null");
+        }
+      } catch (RuntimeException e) {
+        corrupt(storeKey, e);
+        return new Decoded<>(Decoded.State.CORRUPT, null, null);
       }
-      return value;
-    } catch (RuntimeException e) {
-      corrupt(read, e);
-      return null;
     }
+    return new Decoded<>(envelope.isStale(settings.clock().millis())
+        ? Decoded.State.STALE : Decoded.State.FRESH, value, envelope);
   }
 
-  private void corrupt(Read<K, V> read, RuntimeException e) {
+  private void corrupt(String storeKey, RuntimeException e) {
     stats.corruptEntries.increment();
     LOG.warn("cache '{}': entry {} cannot be decoded ({}); treating it as a miss and deleting it",
-        settings.name(), read.storeKey(), e.toString());
+        settings.name(), storeKey, e.toString());
   }
 
-  private void storeError(String operation, String storeKey, Throwable e) {
+  void storeError(String operation, String storeKey, Throwable e) {
     Exceptions.throwIfJvmFatal(e);
     stats.storeErrors.increment();
     LOG.debug("cache '{}': store {} of {} failed: {}", settings.name(), operation, storeKey,
@@ -356,22 +399,15 @@ final class DefaultCacheAside<K, V> implements CacheAside<K, V> {
       stats.loads.increment();
       long startMillis = settings.clock().millis();
       long startNanos = System.nanoTime();
-      Mono<V> source;
-      try {
-        source = Objects.requireNonNull(read.loader().apply(read.key()),
-            () -> "cache '" + settings.name() + "': loader returned null instead of a Mono for key "
-                + read.key());
-      } catch (Throwable t) {
-        Exceptions.throwIfJvmFatal(t);
-        source = Mono.error(t);
-      }
+      Mono<V> source = callLoader(() -> read.loader().apply(read.key()),
+          () -> "key " + read.key());
       return source
           .map(Outcome::<V>loaded)
           .defaultIfEmpty(Outcome.loaded(null))
           .onErrorResume(e -> {
             stats.totalLoadTimeNanos.add(System.nanoTime() - startNanos);
             stats.loadFailures.increment();
-            Mono<Void> release = release(read, token);
+            Mono<Void> release = release(read.storeKey(), token);
             if (stale != null) {
               LOG.debug("cache '{}': load of {} failed ({}); serving the stale value",
                   settings.name(), read.storeKey(), e.toString());
@@ -393,9 +429,59 @@ final class DefaultCacheAside<K, V> implements CacheAside<K, V> {
     });
   }
 
+  /**
+   * Calls a loader, turning a throw or a null Mono into an error signal: a user's loader must not
+   * break the cache. Shared by the single-key and the bulk load.
+   */
+  <T> Mono<T> callLoader(Supplier<? extends @Nullable Mono<T>> call, Supplier<String> what) {
+    try {
+      Mono<T> source = call.get();
+      return source != null ? source : Mono.error(new NullPointerException("cache '"
+          + settings.name() + "': loader returned null instead of a Mono for " + what.get()));
+    } catch (Throwable t) {
+      Exceptions.throwIfJvmFatal(t);
+      return Mono.error(t);
+    }
+  }
+
   /** Encodes and stores a loaded value (or "not found"); a codec failure fails the call. */
   private Mono<Void> save(Read<K, V> read, @Nullable String token, @Nullable V value,
       long loadedAt) {
+    Encoded encoded;
+    try {
+      encoded = encode(read.storeKey(), value, loadedAt);
+    } catch (CodecException e) {
+      return release(read.storeKey(), token).then(Mono.error(e));
+    }
+    if (encoded == null) {
+      return release(read.storeKey(), token);
+    }
+    Mono<Void> write = token == null
+        ? store.set(read.storeKey(), encoded.bytes(), encoded.ttl())
+        : store.setIfLeased(read.storeKey(), token, encoded.bytes(), encoded.ttl())
+            .doOnNext(stored -> {
+              if (!stored) {
+                stats.leasesLost.increment();
+              }
+            }).then();
+    return write.onErrorResume(e -> {
+      storeError(token == null ? "set" : "setIfLeased", read.storeKey(), e);
+      return Mono.empty();
+    });
+  }
+
+  /** An entry ready to store: the envelope's bytes and its physical TTL (logical + grace). */
+  record Encoded(byte[] bytes, Duration ttl) {}
+
+  /**
+   * Builds the entry for a loaded value, or for "not found" when {@code value} is null: the
+   * envelope with a jittered TTL. Shared by the single-key and the bulk store.
+   *
+   * @return the entry, or null when nothing is to be stored (a zero negative TTL, or a value over
+   *     {@code maxValueBytes}: counted and logged)
+   * @throws CodecException when the codec cannot encode the value
+   */
+  @Nullable Encoded encode(String storeKey, @Nullable V value, long loadedAt) {
     long now = settings.clock().millis();
     // By the injected clock, like loadedAt, so virtual-time tests and simulations see their loads'
     // durations; early refresh weighs it. A wall clock stepping back reads as 0.
@@ -403,7 +489,7 @@ final class DefaultCacheAside<K, V> implements CacheAside<K, V> {
     Envelope envelope;
     if (value == null) {
       if (settings.negativeTtl().isZero()) {
-        return release(read, token);
+        return null;
       }
       long ttl = jittered(settings.negativeTtl());
       envelope = Envelope.negative(loadedAt, now + ttl, loadMillis);
@@ -413,41 +499,29 @@ final class DefaultCacheAside<K, V> implements CacheAside<K, V> {
         payload = codec.encode(value);
         Objects.requireNonNull(payload, "codec returned null");
       } catch (RuntimeException e) {
-        CodecException error = new CodecException("cache '" + settings.name()
-            + "': codec " + codec + " cannot encode the value loaded for key " + read.storeKey()
-            + ": " + e.getMessage(), e);
-        return release(read, token).then(Mono.error(error));
+        throw new CodecException("cache '" + settings.name() + "': codec " + codec
+            + " cannot encode the value loaded for key " + storeKey + ": " + e.getMessage(), e);
       }
       if (payload.length > settings.maxValueBytes()) {
         stats.uncachedValues.increment();
         LOG.warn("cache '{}': value of {} is {} bytes, over maxValueBytes {}; served, not cached",
-            settings.name(), read.storeKey(), payload.length, settings.maxValueBytes());
-        return release(read, token);
+            settings.name(), storeKey, payload.length, settings.maxValueBytes());
+        return null;
       }
       long ttl = jittered(settings.ttl());
       envelope = Envelope.positive(loadedAt, now + ttl, loadMillis, payload);
     }
     Duration physical = Duration.ofMillis(envelope.expiresAt() - now).plus(settings.staleGrace());
-    byte[] bytes = envelope.encode();
-    Mono<Void> write = token == null
-        ? store.set(read.storeKey(), bytes, physical)
-        : store.setIfLeased(read.storeKey(), token, bytes, physical).doOnNext(stored -> {
-          if (!stored) {
-            stats.leasesLost.increment();
-          }
-        }).then();
-    return write.onErrorResume(e -> {
-      storeError(token == null ? "set" : "setIfLeased", read.storeKey(), e);
-      return Mono.empty();
-    });
+    return new Encoded(envelope.encode(), physical);
   }
 
-  private Mono<Void> release(Read<K, V> read, @Nullable String token) {
+  /** Gives a lease back (nothing when {@code token} is null); a failure is counted and ignored. */
+  Mono<Void> release(String storeKey, @Nullable String token) {
     if (token == null) {
       return Mono.empty();
     }
-    return store.releaseLease(read.storeKey(), token).onErrorResume(e -> {
-      storeError("releaseLease", read.storeKey(), e);
+    return store.releaseLease(storeKey, token).onErrorResume(e -> {
+      storeError("releaseLease", storeKey, e);
       return Mono.empty();
     });
   }
@@ -461,6 +535,18 @@ final class DefaultCacheAside<K, V> implements CacheAside<K, V> {
     }
     double factor = 1.0 + jitter * (2.0 * ThreadLocalRandom.current().nextDouble() - 1.0);
     return Math.max(1L, Math.round(millis * factor));
+  }
+
+  @Override
+  public Flux<BulkResult<K, V>> cacheAsideAll(Publisher<? extends K> keys,
+      BulkLoader<K, V> loader) {
+    return bulk.read(keys, loader, BulkOrder.COMPLETION);
+  }
+
+  @Override
+  public Flux<BulkResult<K, V>> cacheAsideAll(Publisher<? extends K> keys,
+      BulkLoader<K, V> loader, BulkOrder order) {
+    return bulk.read(keys, loader, order);
   }
 
   @Override
