@@ -1,11 +1,18 @@
 package dev.cacheaside.core;
 
 import dev.cacheaside.core.DefaultCacheAside.Read;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 import reactor.core.Exceptions;
+import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
 import reactor.util.Logger;
 import reactor.util.Loggers;
 
@@ -28,11 +35,32 @@ import reactor.util.Loggers;
  * <p>An invalidation {@linkplain #forget forgets} the key's refresh before its completion is
  * signalled, as it does the key's read, so a read that starts after an invalidation never joins
  * a load that began before it; the refresh's own store is refused by the lease.
+ *
+ * <h2>Bulk</h2>
+ * The fresh hits of one {@code cacheAsideAll} window that are due are refreshed together
+ * ({@link #onHits}): each due key becomes a refresh in flight of its own (joined by single-key
+ * misses like any other), and one background call leases them and loads the leased ones with
+ * one bulk load, through the bulk read's own load and store.
  */
 final class BackgroundRefresher<K, V> {
   private static final Logger LOG = Loggers.getLogger(BackgroundRefresher.class);
   /** Backoff states are swept of expired ones when the map grows past this (and then 2 × size). */
   private static final int SWEEP_AT_LEAST = 1024;
+
+  /** One key's result of a bulk refresh; both null: no lease (or the store failed), no refresh. */
+  record KeyResult<V>(String storeKey, @Nullable Outcome<V> outcome, @Nullable Throwable error) {}
+
+  /**
+   * Leases {@code storeKeys} and loads the leased ones with one bulk load, storing under their
+   * leases; reports every key once.
+   */
+  @FunctionalInterface
+  interface BulkRefresh<V> {
+    Flux<KeyResult<V>> refresh(List<String> storeKeys);
+  }
+
+  /** A fresh hit of a bulk read: the store key and its entry. */
+  record Hit(String storeKey, Envelope envelope) {}
 
   /** Runs the cache's leased load and store: {@code token} null when leases are off. */
   @FunctionalInterface
@@ -141,6 +169,96 @@ final class BackgroundRefresher<K, V> {
                 settings.name(), key, e.toString());
           });
     });
+  }
+
+  /**
+   * The fresh hits of one bulk read window: the keys that are due (and neither refreshing nor
+   * backing off) become refreshes in flight, and {@code body} refreshes them all with one call in
+   * the background. Returns at once, never throws.
+   */
+  void onHits(List<Hit> hits, BulkRefresh<V> body) {
+    if (policy.isNone() || hits.isEmpty()) {
+      return;
+    }
+    try {
+      long now = settings.clock().millis();
+      Map<String, Claim<V>> claimed = new LinkedHashMap<>();
+      for (Hit hit : hits) {
+        String key = hit.storeKey();
+        Envelope envelope = hit.envelope();
+        if (!policy.due(key, envelope.loadedAt(), envelope.expiresAt(), envelope.loadMillis(), now)
+            || refreshes.containsKey(key) || backingOff(key, now)) {
+          continue;
+        }
+        Claim<V> claim = new Claim<>(key, envelope.expiresAt());
+        if (refreshes.putIfAbsent(key, claim.refresh) == null) {
+          claimed.put(key, claim);
+        }
+      }
+      if (claimed.isEmpty()) {
+        return;
+      }
+      // take(duration), not timeout: the bound is on the whole refresh, as for a single key.
+      Flux.defer(() -> body.refresh(new ArrayList<>(claimed.keySet())))
+          .take(settings.leaseTtl(), settings.scheduler())
+          .doOnNext(result -> {
+            Claim<V> claim = claimed.get(result.storeKey());
+            if (claim != null) {
+              finish(claim, result.outcome(), result.error());
+            }
+          })
+          .doOnError(e -> claimed.values().forEach(claim -> finish(claim, null, e)))
+          .doFinally(signal -> claimed.values().forEach(claim -> finish(claim, null,
+              new TimeoutException("early refresh of " + claim.storeKey + " not done within the"
+                  + " lease TTL " + settings.leaseTtl()))))
+          .subscribeOn(settings.refresh().scheduler())
+          .subscribe(result -> { }, e -> LOG.debug("cache '{}': bulk early refresh failed: {}",
+              settings.name(), e.toString()));
+    } catch (RuntimeException e) {
+      LOG.warn("cache '{}': bulk early refresh not started: {}", settings.name(), e.toString());
+    }
+  }
+
+  /** A key of a bulk refresh: its refresh in flight, completed through {@link #finish}. */
+  private static final class Claim<V> {
+    final String storeKey;
+    final long oldExpiresAt;
+    final Sinks.One<Outcome<V>> sink = Sinks.one();
+    final Refresh<V> refresh = new Refresh<>();
+    boolean finished;
+
+    Claim(String storeKey, long oldExpiresAt) {
+      this.storeKey = storeKey;
+      this.oldExpiresAt = oldExpiresAt;
+      refresh.mono = sink.asMono();
+    }
+  }
+
+  /**
+   * Ends one key of a bulk refresh (once): counted as a single key's refresh would be, out of the
+   * map, then its joiners are answered (empty when it had no lease: they go their own way).
+   */
+  private void finish(Claim<V> claim, @Nullable Outcome<V> outcome, @Nullable Throwable error) {
+    if (claim.finished) {
+      return;
+    }
+    claim.finished = true;
+    refreshes.remove(claim.storeKey, claim.refresh);
+    if (outcome != null) {
+      stats.refreshes.increment();
+      backoffs.remove(claim.storeKey);
+      stats.totalRefreshLeadMillis.add(Math.max(0, claim.oldExpiresAt - settings.clock().millis()));
+      claim.sink.tryEmitValue(outcome);
+    } else if (error != null) {
+      stats.refreshes.increment();
+      stats.refreshFailures.increment();
+      backOff(claim.storeKey, claim.oldExpiresAt);
+      LOG.debug("cache '{}': early refresh of {} failed, keeping the old value: {}",
+          settings.name(), claim.storeKey, error.toString());
+      claim.sink.tryEmitError(error);
+    } else {
+      claim.sink.tryEmitEmpty();
+    }
   }
 
   /**

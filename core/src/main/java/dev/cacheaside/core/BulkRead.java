@@ -47,6 +47,9 @@ import reactor.util.Loggers;
  *       the single-key path's backoff and wait budget; stale keys are refreshed by whoever wins
  *       {@code tryLease} and served stale to the others.</li>
  * </ol>
+ * Fresh hits that early refresh finds due are refreshed together in the background: one bulk load
+ * of those whose leases the refresh wins ({@link BackgroundRefresher#onHits}, {@link
+ * Window#refreshDue}).
  * Envelope, TTL and jitter, negative entries, codec and lease release are the single-key path's
  * own code ({@link DefaultCacheAside#decode}, {@link DefaultCacheAside#encode},
  * {@link DefaultCacheAside#release}), so the two paths cannot drift apart.
@@ -68,6 +71,7 @@ final class BulkRead<K, V> {
   private final CacheStore store;
   private final StatsCounter stats;
   private final ConcurrentHashMap<String, Flight<V>> inflight;
+  private final BackgroundRefresher<K, V> refresher;
 
   BulkRead(DefaultCacheAside<K, V> cache) {
     this.cache = cache;
@@ -76,6 +80,7 @@ final class BulkRead<K, V> {
     this.store = settings.store();
     this.stats = cache.counters();
     this.inflight = cache.inflight();
+    this.refresher = cache.refresher();
   }
 
   /** One requested key and its formatted key (formatted as it arrives, so bad keys fail early). */
@@ -203,6 +208,7 @@ final class BulkRead<K, V> {
     private Flux<Slot<K, V>> read(List<Slot<K, V>> slots) {
       return getAll(slots).flatMapMany(found -> {
         List<Slot<K, V>> hits = new ArrayList<>(slots.size());
+        List<BackgroundRefresher.Hit> fresh = new ArrayList<>(slots.size());
         List<Slot<K, V>> pending = new ArrayList<>();
         List<String> corrupt = new ArrayList<>();
         for (Slot<K, V> slot : slots) {
@@ -213,7 +219,11 @@ final class BulkRead<K, V> {
           }
           Decoded<V> decoded = cache.decode(slot.storeKey, bytes);
           switch (decoded.state()) {
-            case FRESH -> hits.add(answer(slot, Outcome.hit(decoded.value())));
+            case FRESH -> {
+              hits.add(answer(slot, Outcome.hit(decoded.value())));
+              fresh.add(new BackgroundRefresher.Hit(slot.storeKey,
+                  Objects.requireNonNull(decoded.envelope())));
+            }
             case STALE -> {
               slot.stale = Outcome.stale(decoded.value());
               pending.add(slot);
@@ -224,6 +234,7 @@ final class BulkRead<K, V> {
             }
           }
         }
+        refresher.onHits(fresh, storeKeys -> refreshDue(storeKeys, hits));
         if (pending.isEmpty()) {
           return Flux.fromIterable(hits);
         }
@@ -413,6 +424,45 @@ final class BulkRead<K, V> {
             }
             return Flux.merge(Flux.fromIterable(served), load(loads));
           });
+    }
+
+    /**
+     * Early refresh of this window's due hits, in the background: their leases, then the leased
+     * keys in one bulk load (chunked as misses are), stored under their leases by the misses'
+     * code. New slots, since the hits' slots hold the callers' answers. A key whose lease is
+     * taken, or whose {@code tryLease} fails, is not refreshed: loading what cannot be stored
+     * would only load the database.
+     */
+    private Flux<BackgroundRefresher.KeyResult<V>> refreshDue(List<String> storeKeys,
+        List<Slot<K, V>> hits) {
+      Map<String, K> keyOf = new LinkedHashMap<>(hits.size() * 2);
+      hits.forEach(hit -> keyOf.put(hit.storeKey, hit.key));
+      List<Slot<K, V>> slots = new ArrayList<>(storeKeys.size());
+      storeKeys.forEach(storeKey -> slots.add(new Slot<>(keyOf.get(storeKey), storeKey)));
+      Flux<Optional<Load<K, V>>> leases = !settings.leases()
+          ? Flux.fromIterable(slots).map(slot -> Optional.of(new Load<>(slot, null, true)))
+          : Flux.fromIterable(slots).flatMapSequential(slot ->
+              store.tryLease(slot.storeKey, settings.leaseTtl())
+                  .map(token -> Optional.of(new Load<>(slot, token, true)))
+                  .onErrorResume(e -> {
+                    cache.storeError("tryLease", slot.storeKey, e);
+                    return Mono.just(Optional.empty());
+                  })
+                  .defaultIfEmpty(Optional.empty()), slots.size());
+      return leases.collectList().flatMapMany(granted -> {
+        List<BackgroundRefresher.KeyResult<V>> skipped = new ArrayList<>();
+        List<Load<K, V>> loads = new ArrayList<>(granted.size());
+        for (int i = 0; i < granted.size(); i++) {
+          Optional<Load<K, V>> load = granted.get(i);
+          if (load.isPresent()) {
+            loads.add(load.get());
+          } else {
+            skipped.add(new BackgroundRefresher.KeyResult<>(slots.get(i).storeKey, null, null));
+          }
+        }
+        return Flux.concat(Flux.fromIterable(skipped), load(loads).map(slot ->
+            new BackgroundRefresher.KeyResult<>(slot.storeKey, slot.outcome, slot.error)));
+      });
     }
 
     /** Step 3: the loads, in chunks of at most {@code maxLoadChunk} keys, run concurrently. */

@@ -118,6 +118,11 @@ final class DefaultCacheAside<K, V> implements CacheAside<K, V> {
     return stats;
   }
 
+  /** Early refresh, shared with {@link BulkRead} so its hits refresh as single keys' do. */
+  BackgroundRefresher<K, V> refresher() {
+    return refresher;
+  }
+
   /** The in-flight map, shared with {@link BulkRead} so both paths load a key once. */
   ConcurrentHashMap<String, Flight<V>> inflight() {
     return inflight;

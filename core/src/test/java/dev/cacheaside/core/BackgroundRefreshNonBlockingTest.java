@@ -13,12 +13,13 @@ import reactor.core.scheduler.Schedulers;
 import reactor.test.StepVerifier;
 
 /**
- * The refresh path under BlockHound (installed in this JVM): refreshes start on
- * {@link Schedulers#parallel()}, take leases, load, store and are joined by misses, while hits,
- * invalidations and writes run on parallel threads too. The entries' clock is a fake one the test
- * moves between rounds, so which entries are due, stale or gone does not depend on how fast this
- * machine is; everything else runs on real threads. A blocking call inside a refresh ends it with
- * BlockHound's error, counted as a refresh failure; the second test shows that it is.
+ * The refresh path under BlockHound (installed in this JVM): refreshes (single-key and bulk)
+ * start on {@link Schedulers#parallel()}, take leases, load, store and are joined by misses,
+ * while hits, bulk reads, invalidations and writes run on parallel threads too. The entries'
+ * clock is a fake one the test moves between rounds, so which entries are due, stale or gone does
+ * not depend on how fast this machine is; everything else runs on real threads. A blocking call
+ * inside a refresh ends it with BlockHound's error, counted as a refresh failure; the second test
+ * shows that it is.
  */
 class BackgroundRefreshNonBlockingTest {
   private final FakeClock clock = new FakeClock();
@@ -39,13 +40,17 @@ class BackgroundRefreshNonBlockingTest {
       loads.incrementAndGet();
       return Mono.delay(Duration.ofMillis(1)).thenReturn("v" + k);
     };
+    BulkLoader<Integer, String> bulk = keys -> Mono.delay(Duration.ofMillis(1))
+        .then(Flux.fromIterable(keys).collectMap(k -> k, k -> "v" + k));
     for (int round = 0; round < 20; round++) {
       Flux<String> work = Flux.range(0, 300).flatMap(i -> {
         CacheAside<Integer, String> cache = caches.get(i % 2);
         int key = i % 20;
         Mono<String> read = cache.cacheAside(key, loader);
         Mono<String> op = i % 53 == 0 ? cache.invalidate(key).then(read)
-            : i % 71 == 0 ? cache.writeThenInvalidate(key, Mono.just("w")) : read;
+            : i % 71 == 0 ? cache.writeThenInvalidate(key, Mono.just("w"))
+            : i % 7 == 0 ? cache.cacheAsideAll(Flux.range(key, 5), bulk).then(Mono.just("b"))
+            : read;
         return op.subscribeOn(Schedulers.parallel());
       }, 32);
       StepVerifier.create(work.then()).verifyComplete();

@@ -2,6 +2,8 @@ package dev.cacheaside.redis;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.cacheaside.core.BulkLoader;
+import dev.cacheaside.core.BulkResult;
 import dev.cacheaside.core.CacheAside;
 import dev.cacheaside.core.CacheAsideBuilder;
 import dev.cacheaside.core.CacheStats;
@@ -16,12 +18,16 @@ import java.time.ZoneId;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import java.util.SplittableRandom;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
+import java.util.function.Supplier;
 import java.util.function.ToLongFunction;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -271,8 +277,48 @@ class EarlyRefreshIT {
   }
 
   /**
-   * BlockHound is installed in this JVM: hits, misses, invalidations and writes on parallel
-   * threads, refreshes started on the default (parallel) refresh scheduler, all against Redis.
+   * {@code cacheAsideAll}: the due hits of a window are answered at once and refreshed with one
+   * bulk load, stored under their leases ({@code setAllIfLeased}, split by slot in a cluster).
+   */
+  @ParameterizedTest
+  @EnumSource(Topology.class)
+  void bulkHits_dueKeysOfAWindow_refreshedWithOneBulkLoad(Topology topology) {
+    MutableClock clock = new MutableClock(System.currentTimeMillis());
+    CacheAside<String, String> cache = instance(topology, clock).ttl(Duration.ofSeconds(30))
+        .refreshScheduler(Schedulers.immediate()).earlyRefresh(EarlyRefresh.ahead(0.5)).build();
+    List<Set<String>> calls = new CopyOnWriteArrayList<>();
+    AtomicInteger version = new AtomicInteger(1);
+    BulkLoader<String, String> db = keys -> {
+      calls.add(Set.copyOf(keys));
+      int v = version.get();
+      return Flux.fromIterable(keys).collectMap(k -> k, k -> v + "-" + k);
+    };
+    List<String> keys = new ArrayList<>();
+    for (int i = 0; i < 50; i++) {
+      keys.add("item" + i);
+    }
+    Supplier<Map<String, String>> readAll = () -> cache.cacheAsideAll(Flux.fromIterable(keys), db)
+        .collectMap(BulkResult::key, r -> String.valueOf(r.value()))
+        .block(Duration.ofSeconds(10));
+    assertThat(readAll.get()).containsEntry("item7", "1-item7");
+    clock.advance(Duration.ofSeconds(16));
+    version.set(2);
+    assertThat(readAll.get()).as("hits answered with the old values")
+        .containsEntry("item7", "1-item7").hasSize(50);
+    QuiescentStore.awaitQuiet(pending);
+    assertThat(calls).hasSize(2);
+    assertThat(calls.get(1)).as("one bulk load for the window's due keys")
+        .containsExactlyInAnyOrderElementsOf(keys);
+    assertThat(readAll.get()).containsEntry("item7", "2-item7").containsEntry("item49",
+        "2-item49");
+    assertThat(cache.stats().refreshes()).isEqualTo(50);
+    assertThat(cache.stats().leasesLost()).isZero();
+  }
+
+  /**
+   * BlockHound is installed in this JVM: hits, misses, bulk reads, invalidations and writes on
+   * parallel threads, refreshes (single-key and bulk) started on the default (parallel) refresh
+   * scheduler, all against Redis.
    */
   @Test
   void refreshPath_onRealRedis_neverBlocks() {
@@ -287,6 +333,8 @@ class EarlyRefreshIT {
     }
     Function<Integer, Mono<String>> loader =
         k -> Mono.delay(Duration.ofMillis(1)).thenReturn("v" + k);
+    BulkLoader<Integer, String> bulk = ks -> Mono.delay(Duration.ofMillis(1))
+        .then(Flux.fromIterable(ks).collectMap(k -> k, k -> "v" + k));
     // 700 ms of entry time per round: entries become due after 1 s, stale after 5 s
     for (int round = 0; round < 12; round++) {
       Flux<String> work = Flux.range(0, 200).flatMap(i -> {
@@ -294,7 +342,9 @@ class EarlyRefreshIT {
         int key = i % 20;
         Mono<String> read = cache.cacheAside(key, loader);
         Mono<String> op = i % 53 == 0 ? cache.invalidate(key).then(read)
-            : i % 71 == 0 ? cache.writeThenInvalidate(key, Mono.just("w")) : read;
+            : i % 71 == 0 ? cache.writeThenInvalidate(key, Mono.just("w"))
+            : i % 7 == 0 ? cache.cacheAsideAll(Flux.range(key, 5), bulk).then(Mono.just("b"))
+            : read;
         return op.subscribeOn(Schedulers.parallel());
       }, 32);
       StepVerifier.create(work.then()).verifyComplete();
