@@ -273,7 +273,8 @@ final class BackgroundRefresher<K, V> {
       return otherwise.get();
     }
     stats.coalesced.increment();
-    Mono<Outcome<V>> fallback = Mono.defer(() -> stale != null ? Mono.just(stale) : otherwise.get());
+    Mono<Outcome<V>> fallback =
+        Mono.defer(() -> stale != null ? Mono.just(stale) : otherwise.get());
     return refresh.mono.onErrorResume(e -> Mono.empty()).switchIfEmpty(fallback);
   }
 

@@ -401,15 +401,7 @@ final class BulkRead<K, V> {
         stale.forEach(slot -> loads.add(new Load<>(slot, null, true)));
         return load(loads);
       }
-      return Flux.fromIterable(stale)
-          .flatMapSequential(slot -> store.tryLease(slot.storeKey, settings.leaseTtl())
-              .map(token -> Optional.of(new Load<>(slot, token, true)))
-              .onErrorResume(e -> {
-                cache.storeError("tryLease", slot.storeKey, e);
-                return Mono.just(Optional.of(new Load<>(slot, null, false)));
-              })
-              .defaultIfEmpty(Optional.empty()), stale.size())
-          .collectList()
+      return tryLeases(stale, true)
           .flatMapMany(leases -> {
             List<Slot<K, V>> served = new ArrayList<>();
             List<Load<K, V>> loads = new ArrayList<>(leases.size());
@@ -439,17 +431,10 @@ final class BulkRead<K, V> {
       hits.forEach(hit -> keyOf.put(hit.storeKey, hit.key));
       List<Slot<K, V>> slots = new ArrayList<>(storeKeys.size());
       storeKeys.forEach(storeKey -> slots.add(new Slot<>(keyOf.get(storeKey), storeKey)));
-      Flux<Optional<Load<K, V>>> leases = !settings.leases()
-          ? Flux.fromIterable(slots).map(slot -> Optional.of(new Load<>(slot, null, true)))
-          : Flux.fromIterable(slots).flatMapSequential(slot ->
-              store.tryLease(slot.storeKey, settings.leaseTtl())
-                  .map(token -> Optional.of(new Load<>(slot, token, true)))
-                  .onErrorResume(e -> {
-                    cache.storeError("tryLease", slot.storeKey, e);
-                    return Mono.just(Optional.empty());
-                  })
-                  .defaultIfEmpty(Optional.empty()), slots.size());
-      return leases.collectList().flatMapMany(granted -> {
+      Mono<List<Optional<Load<K, V>>>> leases = settings.leases() ? tryLeases(slots, false)
+          : Flux.fromIterable(slots).map(slot -> Optional.of(new Load<>(slot, null, true)))
+              .collectList();
+      return leases.flatMapMany(granted -> {
         List<BackgroundRefresher.KeyResult<V>> skipped = new ArrayList<>();
         List<Load<K, V>> loads = new ArrayList<>(granted.size());
         for (int i = 0; i < granted.size(); i++) {
@@ -463,6 +448,25 @@ final class BulkRead<K, V> {
         return Flux.concat(Flux.fromIterable(skipped), load(loads).map(slot ->
             new BackgroundRefresher.KeyResult<>(slot.storeKey, slot.outcome, slot.error)));
       });
+    }
+
+    /**
+     * {@code tryLease} of each slot, in order: a load under the token; empty when another caller
+     * holds the lease; when the store fails, a load that stores nothing if
+     * {@code loadIfStoreFails}, else empty.
+     */
+    private Mono<List<Optional<Load<K, V>>>> tryLeases(List<Slot<K, V>> slots,
+        boolean loadIfStoreFails) {
+      return Flux.fromIterable(slots)
+          .flatMapSequential(slot -> store.tryLease(slot.storeKey, settings.leaseTtl())
+              .map(token -> Optional.of(new Load<>(slot, token, true)))
+              .onErrorResume(e -> {
+                cache.storeError("tryLease", slot.storeKey, e);
+                return Mono.just(loadIfStoreFails
+                    ? Optional.of(new Load<>(slot, null, false)) : Optional.empty());
+              })
+              .defaultIfEmpty(Optional.empty()), slots.size())
+          .collectList();
     }
 
     /** Step 3: the loads, in chunks of at most {@code maxLoadChunk} keys, run concurrently. */

@@ -14,7 +14,8 @@ import reactor.core.publisher.Mono;
  * A store decorator that counts the operations in flight, shared by every instance of a test, so
  * a test can wait until background work (a refresh's lease, store or release) has reached Redis
  * and come back before it moves its fake clock on. The count drops after the operation's result
- * has been handled downstream, so at zero the caller's next step has been taken too.
+ * has been handled downstream, so at zero the caller's next step has been taken too (a read's
+ * flight, for one, has left the in-flight map).
  */
 final class QuiescentStore extends ForwardingCacheStore {
   private final AtomicInteger pending;
