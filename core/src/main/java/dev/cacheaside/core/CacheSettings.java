@@ -24,4 +24,5 @@ record CacheSettings<K, V>(
     int maxValueBytes,
     Duration generationRefresh,
     Clock clock,
-    Scheduler scheduler) {}
+    Scheduler scheduler,
+    LoadDecorator loadDecorator) {}

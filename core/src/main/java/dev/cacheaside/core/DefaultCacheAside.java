@@ -56,7 +56,7 @@ final class DefaultCacheAside<K, V> implements CacheAside<K, V> {
     this.settings = settings;
     this.store = settings.store();
     this.codec = settings.codec();
-    this.generation = new Generation(store, "cache-aside:generation:" + settings.name(),
+    this.generation = new Generation(store, CacheStore.GENERATION_KEY_PREFIX + settings.name(),
         settings.generationRefresh().toMillis(), settings.clock(), stats);
   }
 
@@ -332,15 +332,15 @@ final class DefaultCacheAside<K, V> implements CacheAside<K, V> {
       stats.loads.increment();
       long startMillis = settings.clock().millis();
       long startNanos = System.nanoTime();
-      Mono<V> source;
-      try {
-        source = Objects.requireNonNull(read.loader().apply(read.key()),
-            () -> "cache '" + settings.name() + "': loader returned null instead of a Mono for key "
-                + read.key());
-      } catch (Throwable t) {
-        Exceptions.throwIfJvmFatal(t);
-        source = Mono.error(t);
-      }
+      Mono<V> source = decorated(Mono.defer(() -> {
+        try {
+          return Objects.requireNonNull(read.loader().apply(read.key()), () -> "cache '"
+              + settings.name() + "': loader returned null instead of a Mono for key " + read.key());
+        } catch (Throwable t) {
+          Exceptions.throwIfJvmFatal(t);
+          return Mono.error(t);
+        }
+      }));
       return source
           .map(Outcome::<V>loaded)
           .defaultIfEmpty(Outcome.loaded(null))
@@ -367,6 +367,20 @@ final class DefaultCacheAside<K, V> implements CacheAside<K, V> {
             return save(read, token, outcome.value(), startMillis, loadNanos).thenReturn(outcome);
           });
     });
+  }
+
+  /**
+   * Applies the configured {@link LoadDecorator} to a deferred loader call, so a bulkhead can hold
+   * the call itself back; a decorator that throws fails the load, not the cache.
+   */
+  private <T> Mono<T> decorated(Mono<T> deferredLoad) {
+    try {
+      return Objects.requireNonNull(settings.loadDecorator().decorate(deferredLoad),
+          () -> "cache '" + settings.name() + "': load decorator returned null");
+    } catch (Throwable t) {
+      Exceptions.throwIfJvmFatal(t);
+      return Mono.error(t);
+    }
   }
 
   /** Encodes and stores a loaded value (or "not found"); a codec failure fails the call. */
