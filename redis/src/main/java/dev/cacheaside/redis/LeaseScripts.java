@@ -1,0 +1,75 @@
+package dev.cacheaside.redis;
+
+import io.lettuce.core.ScriptOutputType;
+
+/**
+ * The Lua scripts behind the lease operations. Each multi-key script takes its keys in pairs
+ * (value key, lease key) so one script call serves any number of entries of one hash slot: the
+ * single-key operations are the same script with one pair. A multi-key reply is one array (Lettuce
+ * emits it as one {@code List}) with an element per entry, in the order of the keys. It never
+ * contains nil (Lettuce would turn it into a null element), so each entry's outcome is a value or
+ * an integer code.
+ */
+final class LeaseScripts {
+  private LeaseScripts() {}
+
+  /** What {@link #GET_OR_LEASE} answers for an entry that has no value and was leased to us. */
+  static final long GRANTED = 1;
+  /** What {@link #GET_OR_LEASE} answers for an entry that has no value and a lease not ours. */
+  static final long CONTENDED = 0;
+
+  /**
+   * Per entry: the value if there is one; else {@code SET lease token NX PX ttl}, answering
+   * {@link #GRANTED} when that took the lease and {@link #CONTENDED} when another caller holds it.
+   * KEYS: value1, lease1, value2, lease2, ...; ARGV: lease TTL in ms, token1, token2, ...
+   * Reply: one element per entry, a bulk string (the value) or an integer.
+   */
+  static final Script GET_OR_LEASE = new Script("getOrLease", """
+      local result = {}
+      for i = 1, #KEYS / 2 do
+        local value = redis.call('GET', KEYS[2 * i - 1])
+        if value then
+          result[i] = value
+        elseif redis.call('SET', KEYS[2 * i], ARGV[i + 1], 'NX', 'PX', ARGV[1]) then
+          result[i] = 1
+        else
+          result[i] = 0
+        end
+      end
+      return result
+      """, ScriptOutputType.MULTI);
+
+  /**
+   * Per entry: if the lease key still holds the entry's token, store the value with its TTL and
+   * delete the lease (1), else change nothing (0). A delete of the entry removed the lease, so a
+   * load that began before the delete cannot store its result after it.
+   * KEYS: value1, lease1, ...; ARGV: token1, value1, ttl1 in ms, token2, ...
+   * Reply: one integer per entry.
+   */
+  static final Script SET_IF_LEASED = new Script("setIfLeased", """
+      local result = {}
+      for i = 1, #KEYS / 2 do
+        local a = 3 * i - 2
+        if redis.call('GET', KEYS[2 * i]) == ARGV[a] then
+          redis.call('SET', KEYS[2 * i - 1], ARGV[a + 1], 'PX', ARGV[a + 2])
+          redis.call('DEL', KEYS[2 * i])
+          result[i] = 1
+        else
+          result[i] = 0
+        end
+      end
+      return result
+      """, ScriptOutputType.MULTI);
+
+  /**
+   * Deletes a lease only while it holds the given token: a holder whose lease expired and was
+   * taken over must not release its successor's lease.
+   * KEYS: lease; ARGV: token. Reply: 1 when released, 0 when the lease was not the token's.
+   */
+  static final Script RELEASE_LEASE = new Script("releaseLease", """
+      if redis.call('GET', KEYS[1]) == ARGV[1] then
+        return redis.call('DEL', KEYS[1])
+      end
+      return 0
+      """, ScriptOutputType.INTEGER);
+}

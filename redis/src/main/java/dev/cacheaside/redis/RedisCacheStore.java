@@ -1,0 +1,648 @@
+package dev.cacheaside.redis;
+
+import dev.cacheaside.core.CacheStore;
+import dev.cacheaside.core.StoreLookup;
+import io.lettuce.core.KeyValue;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.SetArgs;
+import io.lettuce.core.api.StatefulConnection;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.cluster.RedisClusterClient;
+import io.lettuce.core.cluster.SlotHash;
+import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
+import io.lettuce.core.cluster.api.reactive.RedisClusterReactiveCommands;
+import io.lettuce.core.codec.ByteArrayCodec;
+import io.lettuce.core.codec.RedisCodec;
+import io.lettuce.core.codec.StringCodec;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.util.Logger;
+import reactor.util.Loggers;
+
+/**
+ * A {@link CacheStore} on Redis through Lettuce's reactive API: standalone Redis, Redis managed
+ * by Sentinel (a {@link RedisClient} with a {@code redis-sentinel://} URI), or Redis Cluster.
+ *
+ * <pre>{@code
+ * RedisClient client = RedisClient.create("redis://localhost:6379");
+ * try (RedisCacheStore store = RedisCacheStore.create(client)) {
+ *   CacheAside<Long, Product> products = CacheAside.<Long, Product>builder("products")
+ *       .store(store)
+ *       .codec(JsonCodec.of(Product.class))
+ *       .build();
+ *   ...
+ * }
+ * }</pre>
+ *
+ * <h2>Non-blocking</h2>
+ * Only the factories that take a client block: they open a connection, once, when the
+ * application starts. Every other method returns a lazy publisher (nothing is sent to Redis until
+ * subscription) that never blocks the subscribing thread; signals arrive on Lettuce's event loop.
+ * A Redis error, a timeout or a closed connection is an {@code onError} of the returned
+ * publisher; an invalid argument (a null or empty key, a TTL under one millisecond) throws at
+ * once, when the method is called.
+ *
+ * <h2>Commands</h2>
+ * A {@code get} is a plain {@code GET}, with nothing around it. {@code getAll} is {@code MGET},
+ * {@code set} is {@code SET PX}, {@code setAll} a pipelined run of {@code SET PX}, {@code delete}
+ * a {@code DEL} of the values and their leases, {@code tryLease} a {@code SET NX PX} and
+ * {@code increment} an {@code INCR}. {@code getOrLease}, {@code setIfLeased} and
+ * {@code releaseLease} (and their bulk forms) are Lua scripts, run by digest with
+ * {@code EVALSHA}; a node that lost its script cache answers {@code NOSCRIPT}, and the call is
+ * retried once with the script's body, which caches it again.
+ *
+ * <h2>Key layout</h2>
+ * An entry is two Redis keys: its value at {@link #valueKey(String) valueKey(key)} and its lease
+ * at {@link #leaseKey(String) leaseKey(key)}. They share a hash tag, so in a cluster they live in
+ * one hash slot and a script can see both. The rule is the same in standalone and in cluster
+ * mode, so entries keep their names when a deployment moves between the two:
+ * <ul>
+ *   <li>a key that already contains a non-empty hash tag ({@code "{...}"} as Redis Cluster reads
+ *       it: the first {@code '{'} and the first {@code '}'} after it, with something between) is
+ *       its own value key, so callers can put related entries in one slot on purpose;</li>
+ *   <li>any other key is wrapped in braces: {@code products:42} is stored at
+ *       {@code {products:42}}, and its lease at {@code {products:42}:lease}. A key that begins
+ *       with <code>'}'</code> gets one more opening brace (<code>}x</code> is stored at
+ *       <code>{{}x}</code>), because <code>{}x}</code> would begin with an empty tag and Redis
+ *       would hash it whole.</li>
+ * </ul>
+ * A consequence: a key that is already the value key of another names the same entry
+ * ({@code "{x}"} and {@code "x"}; <code>"{}x"</code> and <code>"}x"</code>). Every value key
+ * has a non-empty hash tag, so no rule of this shape can avoid that; the core's keys
+ * ({@code name:key}) never take that form by accident.
+ *
+ * <h2>Redis Cluster</h2>
+ * Multi-key operations are split by the hash slot of each value key and the parts run
+ * concurrently, pipelined on the connections to the nodes: a bulk script runs once per slot
+ * group, {@code MGET} and {@code DEL} are split by Lettuce the same way, and each {@code SET} of
+ * {@code setAll} goes to the node that owns its key. Use hash tags to put keys that are read
+ * together into one slot.
+ */
+public final class RedisCacheStore implements CacheStore, AutoCloseable {
+  private static final Logger LOG = Loggers.getLogger(RedisCacheStore.class);
+
+  private static final RedisCodec<String, byte[]> CODEC =
+      RedisCodec.of(StringCodec.UTF8, ByteArrayCodec.INSTANCE);
+
+  /** What {@link #leaseKey} appends to the value key. */
+  private static final String LEASE_SUFFIX = ":lease";
+
+  /**
+   * The most {@code SET}s of one {@code setAll} in flight at a time. They are pipelined either way
+   * (each is written as soon as its predecessor is, without waiting for replies); the bound keeps
+   * the subscriber bookkeeping of a huge batch small while a new command replaces each reply.
+   */
+  private static final int MAX_PIPELINED_SETS = 1024;
+
+  private final StatefulConnection<String, byte[]> connection;
+  private final RedisClusterReactiveCommands<String, byte[]> redis;
+  private final boolean cluster;
+  private final boolean ownsConnection;
+  /** Closing twice is harmless but makes Lettuce log a warning; only the first close closes. */
+  private final AtomicBoolean closed = new AtomicBoolean();
+
+  private RedisCacheStore(StatefulConnection<String, byte[]> connection,
+      RedisClusterReactiveCommands<String, byte[]> redis, boolean cluster, boolean ownsConnection) {
+    this.connection = connection;
+    this.redis = redis;
+    this.cluster = cluster;
+    this.ownsConnection = ownsConnection;
+  }
+
+  /**
+   * Opens a connection with {@code client} and returns a store on it; {@link #close()} closes
+   * that connection. Works for a standalone Redis and for one managed by Sentinel.
+   *
+   * <p>This blocks the calling thread until the connection is open: call it when the application
+   * starts, not on an event loop.
+   *
+   * @throws io.lettuce.core.RedisConnectionException if Redis cannot be reached
+   */
+  public static RedisCacheStore create(RedisClient client) {
+    Objects.requireNonNull(client, "client must not be null");
+    StatefulRedisConnection<String, byte[]> connection = client.connect(CODEC);
+    return new RedisCacheStore(connection, connection.reactive(), false, true);
+  }
+
+  /**
+   * Opens a connection to a Redis Cluster with {@code client} and returns a store on it;
+   * {@link #close()} closes that connection. Lettuce follows the cluster's topology (and its
+   * {@code MOVED}/{@code ASK} redirections) as the client's options say.
+   *
+   * <p>This blocks the calling thread until the connection is open: call it when the application
+   * starts, not on an event loop.
+   *
+   * @throws io.lettuce.core.RedisConnectionException if no cluster node can be reached
+   */
+  public static RedisCacheStore create(RedisClusterClient client) {
+    Objects.requireNonNull(client, "client must not be null");
+    StatefulRedisClusterConnection<String, byte[]> connection = client.connect(CODEC);
+    return new RedisCacheStore(connection, connection.reactive(), true, true);
+  }
+
+  /**
+   * A store on a connection the caller opened and keeps: {@link #close()} leaves it open. Open it
+   * with {@link #codec()}, e.g. {@code client.connect(RedisCacheStore.codec())}; a master/replica
+   * connection ({@code MasterReplica.connect}) works too. Does not block.
+   */
+  public static RedisCacheStore create(StatefulRedisConnection<String, byte[]> connection) {
+    Objects.requireNonNull(connection, "connection must not be null");
+    return new RedisCacheStore(connection, connection.reactive(), false, false);
+  }
+
+  /**
+   * A store on a Redis Cluster connection the caller opened and keeps: {@link #close()} leaves it
+   * open. Open it with {@link #codec()}. Does not block.
+   */
+  public static RedisCacheStore create(StatefulRedisClusterConnection<String, byte[]> connection) {
+    Objects.requireNonNull(connection, "connection must not be null");
+    return new RedisCacheStore(connection, connection.reactive(), true, false);
+  }
+
+  /**
+   * The codec of the store's connections: keys as UTF-8 strings, values as raw bytes. Use it to
+   * open a connection for {@link #create(StatefulRedisConnection)}.
+   */
+  public static RedisCodec<String, byte[]> codec() {
+    return CODEC;
+  }
+
+  /**
+   * The Redis key that holds the value of the cache key {@code key}: {@code key} itself if it
+   * contains a non-empty hash tag, else {@code "{" + key + "}"} ({@code "{{" + key + "}"} for a
+   * key that begins with <code>'}'</code>; see the class documentation).
+   *
+   * @throws NullPointerException if {@code key} is null
+   * @throws IllegalArgumentException if {@code key} is empty
+   */
+  public static String valueKey(String key) {
+    Checks.checkKey(key);
+    if (hasHashTag(key)) {
+      return key;
+    }
+    // "{" + "}x" + "}" would start with the empty tag "{}", and Redis would hash the whole key,
+    // so its lease (a longer key) would land in another slot. One more '{' makes the tag "{".
+    return key.charAt(0) == '}' ? "{{" + key + "}" : "{" + key + "}";
+  }
+
+  /**
+   * The Redis key that holds the lease of the cache key {@code key}:
+   * {@code valueKey(key) + ":lease"}, in the value key's hash slot.
+   *
+   * @throws NullPointerException if {@code key} is null
+   * @throws IllegalArgumentException if {@code key} is empty
+   */
+  public static String leaseKey(String key) {
+    return valueKey(key) + LEASE_SUFFIX;
+  }
+
+  /**
+   * Whether Redis Cluster hashes only part of {@code key}: the part between the first '{' and
+   * the first '}' after it, when that part is not empty. Both are ASCII, so searching the UTF-16
+   * string finds the same positions as Redis does in the UTF-8 bytes.
+   */
+  static boolean hasHashTag(String key) {
+    int open = key.indexOf('{');
+    if (open < 0) {
+      return false;
+    }
+    int close = key.indexOf('}', open + 1);
+    return close > open + 1;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Plain reads and writes
+
+  /**
+   * {@code GET} of the value key.
+   *
+   * <p>Emits the stored bytes, or completes empty when the key is absent or expired; errors with
+   * Lettuce's exception when Redis fails or the connection is closed. A cancel drops the reply.
+   */
+  @Override
+  public Mono<byte[]> get(String key) {
+    // The hit path: nothing but Lettuce's own publisher.
+    return redis.get(valueKey(key));
+  }
+
+  /**
+   * {@code MGET} of the value keys (in a cluster, one {@code MGET} per hash slot, sent together).
+   *
+   * <p>Emits a new mutable map of the present keys to their bytes (absent keys are not in it;
+   * duplicate keys are read once); an empty collection emits an empty map without a round trip.
+   */
+  @Override
+  public Mono<Map<String, byte[]>> getAll(Collection<String> keys) {
+    String[] distinct = distinctKeys(keys);
+    if (distinct.length == 0) {
+      return Mono.fromSupplier(HashMap::new);
+    }
+    String[] valueKeys = new String[distinct.length];
+    for (int i = 0; i < distinct.length; i++) {
+      valueKeys[i] = valueKey(distinct[i]);
+    }
+    return redis.mget(valueKeys).collect(() -> new Hits(distinct), Hits::add).map(Hits::found);
+  }
+
+  /**
+   * Collects an {@code MGET} reply. Matching by position, not by the reply's key, is what keeps
+   * two cache keys that alias one value key ({@code "x"} and {@code "{x}"}) both answered: MGET
+   * answers in request order, and Lettuce's cluster {@code mget} restores that order after
+   * splitting by slot.
+   */
+  private static final class Hits {
+    private final String[] keys;
+    private final Map<String, byte[]> found;
+    private int next;
+
+    Hits(String[] keys) {
+      this.keys = keys;
+      this.found = new HashMap<>(Math.max(4, (int) (keys.length / 0.75f) + 1));
+    }
+
+    void add(KeyValue<String, byte[]> reply) {
+      String key = keys[next++];
+      if (reply.hasValue()) {
+        found.put(key, reply.getValue());
+      }
+    }
+
+    Map<String, byte[]> found() {
+      return found;
+    }
+  }
+
+  /**
+   * {@code SET value PX ttl}. The entry's lease, if any, stays. Completes when Redis confirmed the
+   * write.
+   */
+  @Override
+  public Mono<Void> set(String key, byte[] value, Duration ttl) {
+    String valueKey = valueKey(key);
+    Checks.checkValue(value);
+    long millis = Checks.checkTtl(ttl, "ttl");
+    return redis.set(valueKey, value, SetArgs.Builder.px(millis)).then();
+  }
+
+  /**
+   * One {@code SET PX} per entry, each with its own TTL, all sent without waiting for the replies
+   * in between (Lettuce pipelines commands issued together); in a cluster each goes to the node
+   * that owns its key. Completes when every write is confirmed; errors with the first failure
+   * (writes already sent stay written). An empty collection completes at once.
+   */
+  @Override
+  public Mono<Void> setAll(Collection<StoreEntry> entries) {
+    List<StoreEntry> copy = copyOf(entries, "entries");
+    if (copy.isEmpty()) {
+      return Mono.empty();
+    }
+    return Flux.fromIterable(copy)
+        .flatMap(e -> redis.set(valueKey(e.key()), e.value(), SetArgs.Builder.px(e.ttl().toMillis())),
+            Math.min(copy.size(), MAX_PIPELINED_SETS))
+        .then();
+  }
+
+  /**
+   * {@code DEL} of the values and the leases of {@code keys} (in a cluster, one {@code DEL} per
+   * hash slot, sent together); absent keys are ignored. Completes when Redis confirmed it.
+   */
+  @Override
+  public Mono<Void> delete(Collection<String> keys) {
+    String[] distinct = distinctKeys(keys);
+    if (distinct.length == 0) {
+      return Mono.empty();
+    }
+    String[] redisKeys = new String[2 * distinct.length];
+    for (int i = 0; i < distinct.length; i++) {
+      String valueKey = valueKey(distinct[i]);
+      redisKeys[2 * i] = valueKey;
+      redisKeys[2 * i + 1] = valueKey + LEASE_SUFFIX;
+    }
+    return redis.del(redisKeys).then();
+  }
+
+  /** {@code DEL} of the value and the lease of {@code key}: one command, one slot. */
+  @Override
+  public Mono<Void> delete(String key) {
+    String valueKey = valueKey(key);
+    return redis.del(valueKey, valueKey + LEASE_SUFFIX).then();
+  }
+
+  /**
+   * {@code INCR} of the value key: the counter is then readable with {@link #get} as decimal
+   * ASCII. Errors if the key holds something that is not an integer.
+   */
+  @Override
+  public Mono<Long> increment(String key) {
+    return redis.incr(valueKey(key));
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Leases
+
+  /**
+   * One script call: {@code GET} the value; if absent, {@code SET lease token NX PX leaseTtl}
+   * with a token minted for this subscription.
+   *
+   * <p>Emits {@link StoreLookup.Found}, {@link StoreLookup.Granted} or
+   * {@link StoreLookup.Contended}; errors with Lettuce's exception. A cancel before the lookup is
+   * emitted releases the lease the script may have granted (the release runs after the script on
+   * the same connection, so it cannot overtake it), so that nobody waits for a lease nobody
+   * holds.
+   */
+  @Override
+  public Mono<StoreLookup> getOrLease(String key, Duration leaseTtl) {
+    String valueKey = valueKey(key);
+    byte[] ttl = millisArg(Checks.checkTtl(leaseTtl, "leaseTtl"));
+    String[] keys = {valueKey, valueKey + LEASE_SUFFIX};
+    return Mono.defer(() -> {
+      String token = CacheStore.newLeaseToken();
+      AtomicBoolean delivered = new AtomicBoolean();
+      return LeaseScripts.GET_OR_LEASE.<List<Object>>run(redis, keys, ttl, ascii(token))
+          .single()
+          .map(reply -> {
+            StoreLookup lookup = lookup(reply.get(0), token);
+            delivered.set(true);
+            return lookup;
+          })
+          .doOnCancel(() -> {
+            if (!delivered.get()) {
+              releaseAfterCancel(keys[1], token);
+            }
+          });
+    });
+  }
+
+  /**
+   * {@link #getOrLease} for many keys: one script call for all of them (in a cluster, one per
+   * hash slot, run concurrently). Emits one lookup per distinct key, in no particular order;
+   * errors with the first failing call (lookups already emitted stand). A cancel releases the
+   * leases of the lookups not emitted yet.
+   */
+  @Override
+  public Flux<KeyedLookup> getOrLeaseAll(Collection<String> keys, Duration leaseTtl) {
+    String[] distinct = distinctKeys(keys);
+    byte[] ttl = millisArg(Checks.checkTtl(leaseTtl, "leaseTtl"));
+    if (distinct.length == 0) {
+      return Flux.empty();
+    }
+    Collection<List<String>> groups = bySlot(List.of(distinct), Function.identity());
+    if (groups.size() == 1) {
+      return getOrLeaseGroup(groups.iterator().next(), ttl);
+    }
+    return Flux.fromIterable(groups).flatMap(group -> getOrLeaseGroup(group, ttl), groups.size());
+  }
+
+  private Flux<KeyedLookup> getOrLeaseGroup(List<String> group, byte[] ttl) {
+    return Flux.defer(() -> {
+      int n = group.size();
+      String[] keys = new String[2 * n];
+      byte[][] args = new byte[n + 1][];
+      String[] tokens = new String[n];
+      args[0] = ttl;
+      for (int i = 0; i < n; i++) {
+        String valueKey = valueKey(group.get(i));
+        keys[2 * i] = valueKey;
+        keys[2 * i + 1] = valueKey + LEASE_SUFFIX;
+        tokens[i] = CacheStore.newLeaseToken();
+        args[i + 1] = ascii(tokens[i]);
+      }
+      // The reply is one array with an element per pair of keys, in order; emitted counts the
+      // lookups passed on, so that a cancel knows which leases nobody received.
+      AtomicInteger emitted = new AtomicInteger();
+      return LeaseScripts.GET_OR_LEASE.<List<Object>>run(redis, keys, args)
+          .flatMapIterable(reply -> reply)
+          .map(reply -> {
+            int i = emitted.get();
+            KeyedLookup lookup = new KeyedLookup(group.get(i), lookup(reply, tokens[i]));
+            emitted.set(i + 1);
+            return lookup;
+          })
+          .doOnCancel(() -> {
+            for (int i = emitted.get(); i < n; i++) {
+              releaseAfterCancel(keys[2 * i + 1], tokens[i]);
+            }
+          });
+    });
+  }
+
+  private static StoreLookup lookup(Object reply, String token) {
+    if (reply instanceof byte[] value) {
+      return new StoreLookup.Found(value);
+    }
+    if (reply instanceof Long code) {
+      if (code == LeaseScripts.GRANTED) {
+        return new StoreLookup.Granted(token);
+      }
+      if (code == LeaseScripts.CONTENDED) {
+        return StoreLookup.contended();
+      }
+    }
+    throw new IllegalStateException("unexpected reply from the getOrLease script: " + reply);
+  }
+
+  /**
+   * {@code SET lease token NX PX leaseTtl}, whether or not a value is present (one command is
+   * atomic; no script needed). Emits the token minted for this subscription, or completes empty
+   * when another caller holds the lease. A cancel before the token is emitted releases it.
+   */
+  @Override
+  public Mono<String> tryLease(String key, Duration leaseTtl) {
+    String leaseKey = leaseKey(key);
+    long millis = Checks.checkTtl(leaseTtl, "leaseTtl");
+    return Mono.defer(() -> {
+      String token = CacheStore.newLeaseToken();
+      AtomicBoolean delivered = new AtomicBoolean();
+      return redis.set(leaseKey, ascii(token), SetArgs.Builder.nx().px(millis))
+          .map(ok -> {
+            delivered.set(true);
+            return token;
+          })
+          .doOnCancel(() -> {
+            if (!delivered.get()) {
+              releaseAfterCancel(leaseKey, token);
+            }
+          });
+    });
+  }
+
+  /**
+   * One script call: if the lease key still holds {@code token}, {@code SET value PX ttl} and
+   * delete the lease. Emits {@code true} when stored, {@code false} when the lease was gone
+   * (deleted by an invalidation, expired, or taken over) and nothing was written.
+   */
+  @Override
+  public Mono<Boolean> setIfLeased(String key, String token, byte[] value, Duration ttl) {
+    String valueKey = valueKey(key);
+    Checks.checkToken(token);
+    Checks.checkValue(value);
+    byte[] millis = millisArg(Checks.checkTtl(ttl, "ttl"));
+    String[] keys = {valueKey, valueKey + LEASE_SUFFIX};
+    return LeaseScripts.SET_IF_LEASED.<List<Long>>run(redis, keys, utf8(token), value, millis)
+        .single()
+        .map(reply -> reply.get(0) == 1L);
+  }
+
+  /**
+   * {@link #setIfLeased} for many entries, each under its own token: one script call for all (in
+   * a cluster, one per hash slot, run concurrently). Emits the keys that were stored, in no
+   * particular order; errors with the first failing call.
+   */
+  @Override
+  public Flux<String> setAllIfLeased(Collection<LeasedEntry> entries) {
+    List<LeasedEntry> copy = copyOf(entries, "entries");
+    if (copy.isEmpty()) {
+      return Flux.empty();
+    }
+    Collection<List<LeasedEntry>> groups = bySlot(copy, LeasedEntry::key);
+    if (groups.size() == 1) {
+      return setIfLeasedGroup(groups.iterator().next());
+    }
+    return Flux.fromIterable(groups).flatMap(this::setIfLeasedGroup, groups.size());
+  }
+
+  private Flux<String> setIfLeasedGroup(List<LeasedEntry> group) {
+    int n = group.size();
+    String[] keys = new String[2 * n];
+    byte[][] args = new byte[3 * n][];
+    for (int i = 0; i < n; i++) {
+      LeasedEntry entry = group.get(i);
+      String valueKey = valueKey(entry.key());
+      keys[2 * i] = valueKey;
+      keys[2 * i + 1] = valueKey + LEASE_SUFFIX;
+      args[3 * i] = utf8(entry.token());
+      args[3 * i + 1] = entry.value();
+      args[3 * i + 2] = millisArg(entry.ttl().toMillis());
+    }
+    // The reply is one array with an element per entry, in order.
+    return LeaseScripts.SET_IF_LEASED.<List<Long>>run(redis, keys, args)
+        .flatMapIterable(reply -> {
+          List<String> stored = new ArrayList<>(reply.size());
+          for (int i = 0; i < reply.size(); i++) {
+            if (reply.get(i) == 1L) {
+              stored.add(group.get(i).key());
+            }
+          }
+          return stored;
+        });
+  }
+
+  /**
+   * One script call: deletes the lease only while it still holds {@code token}, so a holder
+   * whose lease expired and passed to another caller cannot release the successor's lease.
+   * Completes when done, whether or not there was anything to release.
+   */
+  @Override
+  public Mono<Void> releaseLease(String key, String token) {
+    String leaseKey = leaseKey(key);
+    Checks.checkToken(token);
+    return releaseScript(leaseKey, token).then();
+  }
+
+  private Flux<Long> releaseScript(String leaseKey, String token) {
+    return LeaseScripts.RELEASE_LEASE.run(redis, new String[] {leaseKey}, utf8(token));
+  }
+
+  /**
+   * Releases a lease that a cancelled subscriber may have been granted. Nobody waits for this:
+   * it is best effort, and a failure only means others wait for the lease TTL.
+   */
+  private void releaseAfterCancel(String leaseKey, String token) {
+    releaseScript(leaseKey, token).subscribe(null, e -> LOG.debug(
+        "release of the lease {} after a cancel failed: {}", leaseKey, e.toString()));
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Helpers
+
+  /**
+   * Splits items into groups whose value keys share a hash slot, since a script or a multi-key
+   * command in a cluster may touch one slot only. Standalone Redis has no such limit: one group.
+   */
+  private <T> Collection<List<T>> bySlot(List<T> items, Function<T, String> keyOf) {
+    if (!cluster || items.size() < 2) {
+      return List.of(items);
+    }
+    Map<Integer, List<T>> groups = new HashMap<>();
+    for (T item : items) {
+      int slot = SlotHash.getSlot(valueKey(keyOf.apply(item)));
+      groups.computeIfAbsent(slot, s -> new ArrayList<>()).add(item);
+    }
+    return groups.values();
+  }
+
+  /** The distinct keys, checked, in their first order. */
+  private static String[] distinctKeys(Collection<String> keys) {
+    Objects.requireNonNull(keys, "keys must not be null");
+    LinkedHashSet<String> distinct = new LinkedHashSet<>(keys.size() * 2);
+    for (String key : keys) {
+      distinct.add(Checks.checkKey(key));
+    }
+    return distinct.toArray(new String[0]);
+  }
+
+  private static <T> List<T> copyOf(Collection<T> items, String what) {
+    Objects.requireNonNull(items, what + " must not be null");
+    List<T> copy = new ArrayList<>(items.size());
+    for (T item : items) {
+      copy.add(Objects.requireNonNull(item, what + " must not contain null"));
+    }
+    return copy;
+  }
+
+  private static byte[] millisArg(long millis) {
+    return ascii(Long.toString(millis));
+  }
+
+  private static byte[] ascii(String text) {
+    return text.getBytes(StandardCharsets.US_ASCII);
+  }
+
+  private static byte[] utf8(String text) {
+    return text.getBytes(StandardCharsets.UTF_8);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Lifecycle
+
+  /**
+   * Closes the connection if this store opened it (the factories that take a client); a
+   * connection the caller passed in stays open. Blocks until it is closed: call it when the
+   * application stops, or use {@link #closeAsync()} on an event loop. After it, every operation
+   * errors. Closing again does nothing.
+   */
+  @Override
+  public void close() {
+    if (ownsConnection && closed.compareAndSet(false, true)) {
+      connection.close();
+    }
+  }
+
+  /**
+   * {@link #close()} without blocking: closes on subscription and completes when the connection
+   * is closed (at once when the caller owns the connection or it was closed already).
+   */
+  public Mono<Void> closeAsync() {
+    return Mono.defer(() -> ownsConnection && closed.compareAndSet(false, true)
+        ? Mono.fromCompletionStage(connection.closeAsync())
+        : Mono.empty());
+  }
+
+  @Override
+  public String toString() {
+    return "RedisCacheStore[" + (cluster ? "cluster" : "standalone")
+        + (ownsConnection ? "" : ", caller's connection") + "]";
+  }
+}
