@@ -1,13 +1,14 @@
 package dev.cacheaside.resilience;
 
-import dev.cacheaside.core.CacheStore;
 import dev.cacheaside.core.CacheAsideBuilder;
+import dev.cacheaside.core.CacheStore;
 import dev.cacheaside.core.ForwardingCacheStore;
 import dev.cacheaside.core.StoreLookup;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig.SlidingWindowSynchronizationStrategy;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig.SlidingWindowType;
+import io.github.resilience4j.core.IntervalFunction;
 import io.github.resilience4j.timelimiter.TimeLimiter;
 import io.github.resilience4j.timelimiter.TimeLimiterConfig;
 import java.time.Duration;
@@ -46,8 +47,10 @@ import reactor.util.retry.Retry;
  * limit fails with a {@code TimeoutException}; while the breaker is open every call fails at once
  * with a {@code CallNotPermittedException} without touching the store. The core turns a failed
  * read into a miss and answers from the loader, and does not cache what it loaded without a
- * lease, so a dead cache costs one time limit per call until the breaker opens, and nothing after.
- * Half-open probes (ordinary calls, or the replay below) close it again.
+ * lease. The default breaker opens at the first timeout, so a stalled cache costs a read at most
+ * one time limit (a read makes several store calls; the first one cut off opens the breaker and
+ * the rest fail at once), and a dead one (connection refused) costs nothing once the breaker
+ * opened. Half-open probes (ordinary calls, or the replay below) close it again.
  *
  * <h2>Invalidations are never forgotten</h2>
  * A {@link #delete} that fails, times out or is skipped by the open breaker is queued, and
@@ -83,16 +86,19 @@ public final class ResilientCacheStore extends ForwardingCacheStore implements A
    */
   public static final Duration DEFAULT_TIME_LIMIT = Duration.ofMillis(50);
   /**
-   * Default circuit breaker: opens when half of the last 20 calls (at least 10) failed or timed
-   * out, stays open for 1 s, then lets 3 probe calls decide. A lock-free sliding window (Reactor
-   * threads must not park) and exceptions without stack traces (an open breaker fails every call).
+   * Default circuit breaker, for a cache: it opens when half of the last 20 calls (at least 10)
+   * failed, stays open 250 ms the first time, doubling up to 2 s while its probes keep failing,
+   * then lets 3 probe calls decide. A lock-free sliding window (Reactor threads must not park),
+   * and exceptions without stack traces (an open breaker fails every call). Calls cut off by the
+   * time limit open it at once (see {@link Builder#openOnTimeout}).
    */
   public static final CircuitBreakerConfig DEFAULT_CIRCUIT_BREAKER_CONFIG =
       CircuitBreakerConfig.custom()
           .slidingWindow(20, 10, SlidingWindowType.COUNT_BASED,
               SlidingWindowSynchronizationStrategy.LOCK_FREE)
           .failureRateThreshold(50)
-          .waitDurationInOpenState(Duration.ofSeconds(1))
+          .waitIntervalFunctionInOpenState(IntervalFunction.ofExponentialBackoff(
+              Duration.ofMillis(250), 2.0, Duration.ofSeconds(2)))
           .permittedNumberOfCallsInHalfOpenState(3)
           .writableStackTraceEnabled(false)
           .build();
@@ -128,7 +134,7 @@ public final class ResilientCacheStore extends ForwardingCacheStore implements A
     this.name = builder.name;
     this.breaker = breaker;
     this.limiter = limiter;
-    this.guard = new Guard(breaker, limiter, counters);
+    this.guard = new Guard(breaker, limiter, builder.openOnTimeout, counters);
     this.log = new InvalidationLog(builder.maxPendingInvalidations,
         builder.generationSettle.toMillis(), builder.scheduler, counters);
     this.replayBatchSize = builder.replayBatchSize;
@@ -401,6 +407,7 @@ public final class ResilientCacheStore extends ForwardingCacheStore implements A
     private Duration replayRetryInterval = DEFAULT_REPLAY_RETRY_INTERVAL;
     private Duration generationSettle = DEFAULT_GENERATION_SETTLE;
     private Scheduler scheduler = Schedulers.parallel();
+    private boolean openOnTimeout = true;
 
     private Builder(CacheStore store) {
       this.store = Objects.requireNonNull(store, "store must not be null");
@@ -446,6 +453,18 @@ public final class ResilientCacheStore extends ForwardingCacheStore implements A
     /** The limit on each store call. Default {@link #DEFAULT_TIME_LIMIT}; at least 1 ms. */
     public Builder timeLimit(Duration timeLimit) {
       this.timeLimit = positive(timeLimit, "timeLimit");
+      return this;
+    }
+
+    /**
+     * Whether a call cut off by the time limit opens the circuit breaker at once (default
+     * {@code true}). A cache that normally answers in well under a millisecond and now took the
+     * whole limit has stalled; every further call would cost the limit again, and a read makes
+     * several. Opening at the first timeout bounds what a read spends on a stalled store to one
+     * time limit. Switch off to let the breaker's failure rate alone decide.
+     */
+    public Builder openOnTimeout(boolean openOnTimeout) {
+      this.openOnTimeout = openOnTimeout;
       return this;
     }
 

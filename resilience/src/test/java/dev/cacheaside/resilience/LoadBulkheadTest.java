@@ -79,7 +79,8 @@ class LoadBulkheadTest {
           gate.tryEmitEmpty();
         })
         .assertNext(values -> assertThat(values).hasSize(keys))
-        .verifyComplete();
+        .expectComplete()
+        .verify(WAIT);
     assertThat(loads.max).as("most loads at once").hasValue(cap);
     assertThat(loads.calls).hasValue(keys);
     assertThat(cache.stats().loadFailures()).isZero();

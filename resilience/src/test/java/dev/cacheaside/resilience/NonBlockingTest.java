@@ -135,7 +135,7 @@ class NonBlockingTest {
           return op.subscribeOn(Schedulers.parallel());
         }, 64);
     try {
-      StepVerifier.create(work.then()).verifyComplete();
+      StepVerifier.create(work.then()).expectComplete().verify(Duration.ofSeconds(60));
       faulty.mode = FaultyStore.Mode.UP;
       Poll.until("recovery", Duration.ofSeconds(20), () -> {
         cache.cacheAside(0, k -> Mono.just("x")).subscribeOn(Schedulers.parallel())
