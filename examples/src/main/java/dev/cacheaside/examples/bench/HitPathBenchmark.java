@@ -1,0 +1,133 @@
+package dev.cacheaside.examples.bench;
+
+import dev.cacheaside.core.CacheAside;
+import dev.cacheaside.core.JsonCodec;
+import dev.cacheaside.examples.Product;
+import dev.cacheaside.redis.RedisCacheStore;
+import dev.cacheaside.testing.TestRedis;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.reactive.RedisReactiveCommands;
+import io.lettuce.core.codec.ByteArrayCodec;
+import io.lettuce.core.codec.RedisCodec;
+import io.lettuce.core.codec.StringCodec;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.function.IntFunction;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+
+/**
+ * The hit path: {@code cacheAside} on warm keys against raw Lettuce reactive {@code GET} plus the
+ * same codec's decode, same Redis, same concurrency, uniform and Zipf-skewed keys. Prints
+ * throughput per variant (median of interleaved rounds) and its ratio to raw.
+ *
+ * <p>Run: {@code mvn -B -q -Pbench -Dbench=HitPathBenchmark -DskipTests package}. Options (system
+ * properties via {@code -Drun.jvm.args="-Dreads=..."}): {@code reads} (200000), {@code keys}
+ * (10000), {@code concurrency} (256), {@code rounds} (5), {@code zipf} (1.0).
+ */
+public final class HitPathBenchmark {
+  private static final int READS = Integer.getInteger("reads", 200_000);
+  private static final int KEYS = Integer.getInteger("keys", 10_000);
+  private static final int CONCURRENCY = Integer.getInteger("concurrency", 256);
+  private static final int ROUNDS = Integer.getInteger("rounds", 5);
+  private static final double ZIPF = Double.parseDouble(System.getProperty("zipf", "1.0"));
+
+  private HitPathBenchmark() {}
+
+  public static void main(String[] args) {
+    TestRedis redis = TestRedis.get();
+    RedisClient client = redis.client();
+    JsonCodec<Product> codec = JsonCodec.of(Product.class);
+    StatefulRedisConnection<String, byte[]> raw =
+        client.connect(RedisCodec.of(StringCodec.UTF8, ByteArrayCodec.INSTANCE));
+    RedisReactiveCommands<String, byte[]> rawCommands = raw.reactive();
+    RedisCacheStore sharedStore = RedisCacheStore.create(client);
+    RedisCacheStore unsharedStore = RedisCacheStore.create(client);
+    CacheAside<Long, Product> shared = CacheAside.<Long, Product>builder("bench")
+        .store(sharedStore).codec(codec).ttl(Duration.ofHours(1)).build();
+    CacheAside<Long, Product> unshared = CacheAside.<Long, Product>builder("bench")
+        .store(unsharedStore).codec(codec).ttl(Duration.ofHours(1)).shareReads(false).build();
+
+    // Warm both: cache entries through the library, raw keys with the bare JSON.
+    Flux.range(0, KEYS).flatMap(i -> shared.cacheAside((long) i,
+        id -> Mono.just(product(id))), 64).blockLast();
+    Flux.range(0, KEYS).flatMap(i -> rawCommands.set("raw:" + i,
+        codec.encode(product(i))), 64).blockLast();
+
+    SplittableRandom random = new SplittableRandom(42);
+    int[] uniform = new int[READS];
+    int[] skewed = new int[READS];
+    Zipf zipf = new Zipf(KEYS, ZIPF);
+    for (int i = 0; i < READS; i++) {
+      uniform[i] = random.nextInt(KEYS);
+      skewed[i] = zipf.next(random);
+    }
+
+    Map<String, IntFunction<Mono<Product>>> variants = new LinkedHashMap<>();
+    variants.put("raw Lettuce GET + decode", i -> rawCommands.get("raw:" + i).map(codec::decode));
+    variants.put("cacheAside (shared reads)", i -> shared.cacheAside((long) i,
+        id -> Mono.error(new IllegalStateException("benchmark expects hits only"))));
+    variants.put("cacheAside (shared loads only)", i -> unshared.cacheAside((long) i,
+        id -> Mono.error(new IllegalStateException("benchmark expects hits only"))));
+
+    System.out.printf(Locale.ROOT, "hit path: %d reads per round, %d keys, flatMap concurrency %d,"
+        + " %d rounds (median), Redis %s, %d cores, %s%n", READS, KEYS, CONCURRENCY, ROUNDS,
+        redis.version(), Runtime.getRuntime().availableProcessors(),
+        System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));
+    for (Map.Entry<String, int[]> workload : Map.of("uniform", uniform,
+        "zipf(" + ZIPF + ")", skewed).entrySet().stream().sorted(Map.Entry.comparingByKey())
+        .toList()) {
+      int[] keys = workload.getValue();
+      // Warm-up rounds, then interleaved measured rounds so drift hits every variant alike.
+      for (IntFunction<Mono<Product>> op : variants.values()) {
+        run(op, keys);
+        run(op, keys);
+      }
+      Map<String, double[]> throughput = new LinkedHashMap<>();
+      variants.keySet().forEach(name -> throughput.put(name, new double[ROUNDS]));
+      for (int round = 0; round < ROUNDS; round++) {
+        for (Map.Entry<String, IntFunction<Mono<Product>>> v : variants.entrySet()) {
+          throughput.get(v.getKey())[round] = run(v.getValue(), keys);
+        }
+      }
+      double rawMedian = Stats.median(throughput.values().iterator().next());
+      System.out.printf(Locale.ROOT, "%n| keys: %s | reads/s (median) | vs raw | min..max |%n",
+          workload.getKey());
+      System.out.println("|---|---:|---:|---|");
+      for (Map.Entry<String, double[]> t : throughput.entrySet()) {
+        double[] values = t.getValue();
+        double median = Stats.median(values);
+        double min = Double.MAX_VALUE;
+        double max = 0;
+        for (double v : values) {
+          min = Math.min(min, v);
+          max = Math.max(max, v);
+        }
+        System.out.printf(Locale.ROOT, "| %s | %,.0f | %.1f %% | %,.0f..%,.0f |%n", t.getKey(),
+            median, 100.0 * median / rawMedian, min, max);
+      }
+    }
+    System.out.println();
+    System.out.println("shared-reads stats: " + shared.stats());
+    raw.close();
+    sharedStore.close();
+    unsharedStore.close();
+    System.exit(0);
+  }
+
+  private static Product product(long id) {
+    return new Product(id, "Product number " + id + " with a name of typical length",
+        100 + id % 10_000);
+  }
+
+  /** Runs every read once and returns reads per second. */
+  private static double run(IntFunction<Mono<Product>> op, int[] keys) {
+    long start = System.nanoTime();
+    Flux.range(0, keys.length).flatMap(i -> op.apply(keys[i]), CONCURRENCY).blockLast();
+    return keys.length / ((System.nanoTime() - start) / 1e9);
+  }
+}
