@@ -10,7 +10,7 @@ import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
 import reactor.test.StepVerifier;
 
-/** The {@link LoadDecorator} hook: applied once per load, never on a hit, before the loader runs. */
+/** The {@link LoadDecorator} hook: once per load, never on a hit, before the loader runs. */
 class LoadDecoratorTest {
   private final FakeClock clock = new FakeClock();
   private final InMemoryCacheStore store = InMemoryCacheStore.builder().clock(clock).build();
@@ -107,7 +107,8 @@ class LoadDecoratorTest {
       }
     };
     StepVerifier.create(builder(nulls).build().cacheAside("k", key -> Mono.just("v")))
-        .expectErrorMessage("cache 't': load decorator returned null").verify(Duration.ofSeconds(5));
+        .expectErrorMessage("cache 't': load decorator returned null")
+        .verify(Duration.ofSeconds(5));
   }
 
   @Test

@@ -31,7 +31,8 @@ final class InvalidationLog {
   private final Set<String> counterKeys = ConcurrentHashMap.newKeySet();
 
   private final LinkedHashMap<String, Long> pending = new LinkedHashMap<>();
-  private long sequence;
+  /** Written under the monitor; read without it by {@link #sequence()}. */
+  private volatile long sequence;
   private boolean bumpOwed;
   private boolean bumping;
   /** Counters bumped whose new value this instance's caches may not have read yet. */
@@ -65,7 +66,7 @@ final class InvalidationLog {
   }
 
   /** The sequence number of the latest failure; a delete issued now covers every one up to it. */
-  synchronized long sequence() {
+  long sequence() {
     return sequence;
   }
 
@@ -143,11 +144,12 @@ final class InvalidationLog {
       clean = false;
       return true;
     }
-    sequence++;
+    long owedAt = sequence + 1;
+    sequence = owedAt;
     for (String key : keys) {
       // Re-inserted at the end with the new sequence: only a delete issued after now clears it.
       pending.remove(key);
-      pending.put(key, sequence);
+      pending.put(key, owedAt);
     }
     counters.invalidationsQueued.add(fresh);
     clean = false;

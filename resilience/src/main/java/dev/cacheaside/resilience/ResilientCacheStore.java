@@ -47,10 +47,12 @@ import reactor.util.retry.Retry;
  * limit fails with a {@code TimeoutException}; while the breaker is open every call fails at once
  * with a {@code CallNotPermittedException} without touching the store. The core turns a failed
  * read into a miss and answers from the loader, and does not cache what it loaded without a
- * lease. The default breaker opens at the first timeout, so a stalled cache costs a read at most
- * one time limit (a read makes several store calls; the first one cut off opens the breaker and
- * the rest fail at once), and a dead one (connection refused) costs nothing once the breaker
- * opened. Half-open probes (ordinary calls, or the replay below) close it again.
+ * lease. By default the first timeout opens the breaker ({@link Builder#openOnTimeout}), so a
+ * stalled cache costs a read at most one time limit before its load (a read makes several store
+ * calls; the first one cut off opens the breaker and the rest fail at once), and one more after
+ * it only if the stall began during the load; a dead cache (connection refused) costs nothing
+ * once the breaker opened. Half-open probes (ordinary calls, or the replay below) close it
+ * again.
  *
  * <h2>Invalidations are never forgotten</h2>
  * A {@link #delete} that fails, times out or is skipped by the open breaker is queued, and
@@ -70,6 +72,15 @@ import reactor.util.retry.Retry;
  * fails only when it can be neither queued nor covered: the queue is full and no cache's counter
  * was ever seen.
  *
+ * <h2>With Lettuce</h2>
+ * By default Lettuce keeps the commands issued while it is disconnected in a buffer until it has
+ * reconnected, and backs its reconnect attempts off up to 30 s: every call then costs the time
+ * limit until the breaker opens, and the cache is back only when Lettuce tries again. For a cache,
+ * set {@code ClientOptions.disconnectedBehavior(REJECT_COMMANDS)} (calls fail at once while
+ * disconnected) and a reconnect delay capped near the breaker's open wait, e.g.
+ * {@code Delay.exponential(Duration.ofMillis(10), Duration.ofSeconds(1), 2, MILLISECONDS)};
+ * {@code OutageBenchmark} in the examples measures both.
+ *
  * <p>The decorator keeps its queue in memory: an instance that stops while it owes invalidations
  * loses them (they are logged), as does {@link #close()}.
  *
@@ -87,7 +98,7 @@ public final class ResilientCacheStore extends ForwardingCacheStore implements A
   public static final Duration DEFAULT_TIME_LIMIT = Duration.ofMillis(50);
   /**
    * Default circuit breaker, for a cache: it opens when half of the last 20 calls (at least 10)
-   * failed, stays open 250 ms the first time, doubling up to 2 s while its probes keep failing,
+   * failed, stays open 250 ms the first time, doubling up to 1 s while its probes keep failing,
    * then lets 3 probe calls decide. A lock-free sliding window (Reactor threads must not park),
    * and exceptions without stack traces (an open breaker fails every call). Calls cut off by the
    * time limit open it at once (see {@link Builder#openOnTimeout}).
@@ -98,7 +109,7 @@ public final class ResilientCacheStore extends ForwardingCacheStore implements A
               SlidingWindowSynchronizationStrategy.LOCK_FREE)
           .failureRateThreshold(50)
           .waitIntervalFunctionInOpenState(IntervalFunction.ofExponentialBackoff(
-              Duration.ofMillis(250), 2.0, Duration.ofSeconds(2)))
+              Duration.ofMillis(250), 2.0, Duration.ofSeconds(1)))
           .permittedNumberOfCallsInHalfOpenState(3)
           .writableStackTraceEnabled(false)
           .build();

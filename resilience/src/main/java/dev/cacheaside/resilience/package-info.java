@@ -11,8 +11,9 @@
  *       bounded, non-blocking wait; set it with
  *       {@link dev.cacheaside.core.CacheAsideBuilder#loadDecorator}.</li>
  *   <li>{@link dev.cacheaside.resilience.ResilienceMetrics} publishes both to Micrometer.
- *       Stale-if-error lives in the core ({@link dev.cacheaside.core.CacheAsideBuilder#staleGrace});
- *       its serves are {@code cache.gets{result=stale_hit}} of
+ *       Stale-if-error lives in the core
+ *       ({@link dev.cacheaside.core.CacheAsideBuilder#staleGrace}); its serves are
+ *       {@code cache.gets{result=stale_hit}} of
  *       {@link dev.cacheaside.core.CacheAsideMetrics}.</li>
  * </ul>
  */

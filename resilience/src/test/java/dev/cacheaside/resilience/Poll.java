@@ -13,7 +13,8 @@ final class Poll {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (!condition.getAsBoolean()) {
       if (System.nanoTime() - deadline >= 0) {
-        throw new AssertionError("timed out after " + timeout.toMillis() + " ms waiting for " + what);
+        throw new AssertionError(
+            "timed out after " + timeout.toMillis() + " ms waiting for " + what);
       }
       LockSupport.parkNanos(Duration.ofMillis(5).toNanos());
     }
