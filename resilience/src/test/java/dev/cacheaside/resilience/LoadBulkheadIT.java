@@ -10,12 +10,9 @@ import io.lettuce.core.RedisClient;
 import io.r2dbc.spi.ConnectionFactory;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import reactor.core.publisher.Flux;
-import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
 
 /**
@@ -31,9 +28,7 @@ class LoadBulkheadIT {
   @Test
   void coldCacheBurstOfThousandDistinctKeys_neverMoreConcurrentLoadsThanTheCap(
       RedisClient client, ConnectionFactory db) {
-    AtomicInteger active = new AtomicInteger();
-    AtomicInteger max = new AtomicInteger();
-    AtomicInteger calls = new AtomicInteger();
+    ConcurrentLoads loads = new ConcurrentLoads();
     LoadBulkhead bulkhead = LoadBulkhead.of("db", CAP, Duration.ofMinutes(1));
     try (Catalog catalog = new Catalog(db, 16).create(KEYS);
         RedisCacheStore redisStore = RedisCacheStore.create(client);
@@ -42,24 +37,14 @@ class LoadBulkheadIT {
       CacheAside<Integer, String> items = CacheAside.<Integer, String>builder("items")
           .store(store).codec(Codec.utf8()).loadDecorator(bulkhead).build();
       List<String> values = Flux.range(0, KEYS)
-          .flatMap(id -> items.cacheAside(id, key -> Mono.defer(() -> {
-                calls.incrementAndGet();
-                max.accumulateAndGet(active.incrementAndGet(), Math::max);
-                AtomicBoolean ended = new AtomicBoolean();
-                Runnable end = () -> {
-                  if (ended.compareAndSet(false, true)) {
-                    active.decrementAndGet();
-                  }
-                };
-                return catalog.load(key).doOnTerminate(end).doOnCancel(end);
-              }))
+          .flatMap(id -> items.cacheAside(id, key -> loads.track(catalog.load(key)))
               .subscribeOn(Schedulers.parallel()), KEYS)
           .collectList()
           .block(Duration.ofSeconds(120));
 
       assertThat(values).hasSize(KEYS).allMatch(v -> v.startsWith("v0-"));
-      assertThat(max).as("most loads at once").hasValue(CAP);
-      assertThat(calls).hasValue(KEYS);
+      assertThat(loads.max).as("most loads at once").hasValue(CAP);
+      assertThat(loads.calls).hasValue(KEYS);
       assertThat(items.stats().loadFailures()).isZero();
       assertThat(bulkhead.waitingLoads()).isZero();
       assertThat(bulkhead.bulkhead().getMetrics().getAvailableConcurrentCalls()).isEqualTo(CAP);

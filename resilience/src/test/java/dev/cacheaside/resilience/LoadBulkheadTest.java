@@ -12,7 +12,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import reactor.core.Disposable;
@@ -27,31 +26,6 @@ import reactor.test.scheduler.VirtualTimeScheduler;
 class LoadBulkheadTest {
   private static final Duration WAIT = Duration.ofSeconds(20);
 
-  /** Counts loads running at once and remembers the most. */
-  private static final class Concurrency {
-    final AtomicInteger active = new AtomicInteger();
-    final AtomicInteger max = new AtomicInteger();
-    final AtomicInteger calls = new AtomicInteger();
-
-    /**
-     * A load is running from its subscription until it signals its end (before that signal
-     * travels on, so before the bulkhead sees it) or is cancelled.
-     */
-    <T> Mono<T> track(Mono<T> load) {
-      return Mono.defer(() -> {
-        calls.incrementAndGet();
-        max.accumulateAndGet(active.incrementAndGet(), Math::max);
-        AtomicBoolean ended = new AtomicBoolean();
-        Runnable end = () -> {
-          if (ended.compareAndSet(false, true)) {
-            active.decrementAndGet();
-          }
-        };
-        return load.doOnTerminate(end).doOnCancel(end);
-      });
-    }
-  }
-
   private static int available(LoadBulkhead bulkhead) {
     return bulkhead.bulkhead().getMetrics().getAvailableConcurrentCalls();
   }
@@ -63,7 +37,7 @@ class LoadBulkheadTest {
     LoadBulkhead bulkhead = LoadBulkhead.of("db", cap, Duration.ofMinutes(1));
     CacheAside<Integer, String> cache = CacheAside.<Integer, String>builder("cold")
         .store(InMemoryCacheStore.create()).codec(Codec.utf8()).loadDecorator(bulkhead).build();
-    Concurrency loads = new Concurrency();
+    ConcurrentLoads loads = new ConcurrentLoads();
     // The first loads hold until every other one is queued, so the cap is certainly reached.
     Sinks.Empty<Void> gate = Sinks.empty();
     Mono<List<String>> burst = Flux.range(0, keys)
@@ -158,7 +132,7 @@ class LoadBulkheadTest {
   void manyLoadsCancelledAtRandomMoments_noPermitLeaks_andTheCapHolds() {
     int cap = 4;
     LoadBulkhead bulkhead = LoadBulkhead.of("db", cap, Duration.ofMillis(20));
-    Concurrency loads = new Concurrency();
+    ConcurrentLoads loads = new ConcurrentLoads();
     Flux.range(0, 5_000)
         .flatMap(i -> bulkhead.decorate(loads.track(Mono.delay(Duration.ofNanos(
                 ThreadLocalRandom.current().nextLong(200_000))).thenReturn(i)))

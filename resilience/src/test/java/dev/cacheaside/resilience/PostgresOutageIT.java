@@ -15,6 +15,7 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.r2dbc.spi.ConnectionFactory;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.stream.IntStream;
@@ -110,7 +111,7 @@ class PostgresOutageIT {
     assertThat(entries(IntStream.range(20, 30))).as("nothing cached, no lease left")
         .containsOnlyNulls();
     assertThat(entries(IntStream.range(0, 10))).as("stale entries untouched")
-        .usingElementComparator((a, b) -> java.util.Arrays.equals(a, b) ? 0 : 1)
+        .usingElementComparator((a, b) -> Arrays.equals(a, b) ? 0 : 1)
         .containsExactlyElementsOf(staleBefore);
 
     postgres.start();

@@ -101,6 +101,34 @@ class ResilientCacheStoreTest {
     });
   }
 
+  /**
+   * Takes the store down, reads until the breaker is open (so deletes are skipped, not tried),
+   * then writes {@code written}: each write succeeds and no invalidation is reported lost.
+   */
+  private void writeWhileDown(CacheAside<String, String> cache, List<String> keys,
+      List<String> written) {
+    faulty.mode = FaultyStore.Mode.DOWN;
+    readAll(cache, keys, 1);
+    assertThat(store.circuitBreaker().getState()).isEqualTo(CircuitBreaker.State.OPEN);
+    Flux.fromIterable(written).flatMap(k -> write(cache, k, "v1-" + k)).blockLast(WAIT);
+    assertThat(cache.stats().invalidationFailures())
+        .as("queued invalidations are not reported lost").isZero();
+  }
+
+  /** The store answers again and the breaker's open wait is over. */
+  private void storeBack() {
+    faulty.mode = FaultyStore.Mode.UP;
+    breakerClock.advance(Duration.ofSeconds(2));
+  }
+
+  /** Reads {@code key} twice: the second is a hit on {@code value}. */
+  private void assertCachedAgain(CacheAside<String, String> cache, String key, String value) {
+    assertThat(read(cache, key).block(WAIT)).isEqualTo(value);
+    long hits = cache.stats().hits();
+    assertThat(read(cache, key).block(WAIT)).isEqualTo(value);
+    assertThat(cache.stats().hits()).as("cached again").isEqualTo(hits + 1);
+  }
+
   /** Every key read through the cache equals the database, and came from where it should. */
   private void assertEveryKeyMatchesTheDatabase(CacheAside<String, String> cache,
       List<String> keys) {
@@ -134,8 +162,7 @@ class ResilientCacheStoreTest {
         .isEqualTo(callsWhileOpen);
     assertThat(store.stats().skippedCalls()).isPositive();
 
-    faulty.mode = FaultyStore.Mode.UP;
-    breakerClock.advance(Duration.ofSeconds(2));
+    storeBack();
     readAll(cache, keys, 1);
     assertThat(store.circuitBreaker().getState()).as("half-open probes succeeded")
         .isEqualTo(CircuitBreaker.State.CLOSED);
@@ -179,20 +206,14 @@ class ResilientCacheStoreTest {
     List<String> keys = keys(50);
     warm(cache, keys, "v0");
 
-    faulty.mode = FaultyStore.Mode.DOWN;
-    readAll(cache, keys, 1);
-    assertThat(store.circuitBreaker().getState()).isEqualTo(CircuitBreaker.State.OPEN);
     List<String> written = keys.subList(0, 20);
-    Flux.fromIterable(written).flatMap(k -> write(cache, k, "v1-" + k)).blockLast(WAIT);
-    assertThat(cache.stats().invalidationFailures())
-        .as("queued invalidations are not reported lost").isZero();
+    writeWhileDown(cache, keys, written);
     assertThat(store.pendingInvalidations()).isEqualTo(20);
     assertThat(inMemory("items:k0")).as("the store still holds the old entry").isNotNull();
     assertThat(readAll(cache, written, 1)).as("reads during the outage see the writes")
         .allMatch(v -> v.startsWith("v1-"));
 
-    faulty.mode = FaultyStore.Mode.UP;
-    breakerClock.advance(Duration.ofSeconds(2));
+    storeBack();
     Poll.until("the replay", WAIT, store::recovered);
     assertThat(store.stats().invalidationsReplayed()).isEqualTo(20);
     assertThat(inMemory("items:k0")).as("replayed delete").isNull();
@@ -216,10 +237,7 @@ class ResilientCacheStoreTest {
     faulty.failDeletes = false;
     assertThat(cache.invalidate("k").block(WAIT)).isNull();
     assertThat(store.recovered()).as("a delete that succeeded clears what was owed").isTrue();
-    assertThat(read(cache, "k").block(WAIT)).isEqualTo("v1");
-    long hits = cache.stats().hits();
-    assertThat(read(cache, "k").block(WAIT)).isEqualTo("v1");
-    assertThat(cache.stats().hits()).as("cached again").isEqualTo(hits + 1);
+    assertCachedAgain(cache, "k", "v1");
   }
 
   @Test
@@ -233,17 +251,11 @@ class ResilientCacheStoreTest {
     warm(items, keys, "v0");
     warm(others, keys, "v0");
 
-    faulty.mode = FaultyStore.Mode.DOWN;
-    readAll(items, keys, 1);
-    assertThat(resilient.circuitBreaker().getState()).isEqualTo(CircuitBreaker.State.OPEN);
-    List<String> written = keys.subList(0, 10);
-    Flux.fromIterable(written).concatMap(k -> write(items, k, "v1-" + k)).blockLast(WAIT);
-    assertThat(items.stats().invalidationFailures()).isZero();
+    writeWhileDown(items, keys, keys.subList(0, 10));
     assertThat(resilient.stats().invalidationsOverflowed()).isEqualTo(10);
     assertThat(resilient.pendingInvalidations()).isZero();
 
-    faulty.mode = FaultyStore.Mode.UP;
-    breakerClock.advance(Duration.ofSeconds(2));
+    storeBack();
     Poll.until("the generation bump", WAIT, () -> resilient.stats().generationBumps() == 2);
     assertEveryKeyMatchesTheDatabase(items, keys);
     assertThat(inMemory("items:k0")).as("old entries are unreachable, not deleted")
@@ -273,10 +285,7 @@ class ResilientCacheStoreTest {
       read(cache, "k").block(WAIT);
       return resilient.recovered();
     });
-    assertThat(read(cache, "k").block(WAIT)).isEqualTo("v1");
-    long hits = cache.stats().hits();
-    assertThat(read(cache, "k").block(WAIT)).isEqualTo("v1");
-    assertThat(cache.stats().hits()).as("cached under the new generation").isEqualTo(hits + 1);
+    assertCachedAgain(cache, "k", "v1");
   }
 
   @Test
@@ -303,8 +312,7 @@ class ResilientCacheStoreTest {
     Flux.range(0, keys.size())
         .flatMap(i -> Mono.defer(() -> {
           if (i == keys.size() / 2) {
-            faulty.mode = FaultyStore.Mode.UP;
-            breakerClock.advance(Duration.ofSeconds(2));
+            storeBack();
           }
           return resilient.delete(keys.get(i));
         }).subscribeOn(Schedulers.parallel()), 64)
