@@ -205,7 +205,7 @@ public final class ResilientCacheStore extends ForwardingCacheStore implements A
 
   /**
    * Stops the background replay. Invalidations still owed are forgotten (logged); calls keep
-   * working. Idempotent.
+   * working. Does not close the wrapped store. Idempotent.
    */
   @Override
   public void close() {
