@@ -73,9 +73,15 @@ import reactor.util.Loggers;
  *       it: the first {@code '{'} and the first {@code '}'} after it, with something between) is
  *       its own value key, so callers can put related entries in one slot on purpose;</li>
  *   <li>any other key is wrapped in braces: {@code products:42} is stored at
- *       {@code {products:42}}, and its lease at {@code {products:42}:lease}.</li>
+ *       {@code {products:42}}, and its lease at {@code {products:42}:lease}. A key that begins
+ *       with <code>'}'</code> gets one more opening brace (<code>}x</code> is stored at
+ *       <code>{{}x}</code>), because <code>{}x}</code> would begin with an empty tag and Redis
+ *       would hash it whole.</li>
  * </ul>
- * A consequence: the key {@code "{x}"} and the key {@code "x"} name the same entry.
+ * A consequence: a key that is already the value key of another names the same entry
+ * ({@code "{x}"} and {@code "x"}; <code>"{}x"</code> and <code>"}x"</code>). Every value key
+ * has a non-empty hash tag, so no rule of this shape can avoid that; the core's keys
+ * ({@code name:key}) never take that form by accident.
  *
  * <h2>Redis Cluster</h2>
  * Multi-key operations are split by the hash slot of each value key and the parts run
@@ -175,14 +181,20 @@ public final class RedisCacheStore implements CacheStore, AutoCloseable {
 
   /**
    * The Redis key that holds the value of the cache key {@code key}: {@code key} itself if it
-   * contains a non-empty hash tag, else {@code "{" + key + "}"} (see the class documentation).
+   * contains a non-empty hash tag, else {@code "{" + key + "}"} ({@code "{{" + key + "}"} for a
+   * key that begins with <code>'}'</code>; see the class documentation).
    *
    * @throws NullPointerException if {@code key} is null
    * @throws IllegalArgumentException if {@code key} is empty
    */
   public static String valueKey(String key) {
     Checks.checkKey(key);
-    return hasHashTag(key) ? key : "{" + key + "}";
+    if (hasHashTag(key)) {
+      return key;
+    }
+    // "{" + "}x" + "}" would start with the empty tag "{}", and Redis would hash the whole key,
+    // so its lease (a longer key) would land in another slot. One more '{' makes the tag "{".
+    return key.charAt(0) == '}' ? "{{" + key + "}" : "{" + key + "}";
   }
 
   /**

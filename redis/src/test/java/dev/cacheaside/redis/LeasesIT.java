@@ -129,8 +129,8 @@ class LeasesIT {
   @EnumSource(Topology.class)
   void leaseHolderDies_waiterTakesOverAfterLeaseTtl(Topology topology) {
     flush(topology);
-    CacheAside<String, String> dying = instance(topology).leaseTtl(Duration.ofMillis(300)).build();
-    CacheAside<String, String> waiting = instance(topology).leaseTtl(Duration.ofMillis(300))
+    CacheAside<String, String> dying = instance(topology).leaseTtl(Duration.ofSeconds(2)).build();
+    CacheAside<String, String> waiting = instance(topology).leaseTtl(Duration.ofSeconds(2))
         .leaseWait(Duration.ofSeconds(30)).build();
     CountDownLatch holding = new CountDownLatch(1);
     dying.cacheAside("k", key -> {
