@@ -30,7 +30,8 @@ import reactor.core.publisher.Mono;
  * same Redis: {@code cacheAsideAll} (windows of 500, 4 in flight), per-key {@code cacheAside}
  * through {@code flatMap}, and raw Lettuce {@code MGET} of the same number of keys (in batches of
  * the window size, as many in flight, values decoded with the same codec; raw loads nothing for
- * the 10 % it misses). Before every round the 10 % are invalidated again, so each round has the
+ * the 10 % it misses). For comparison also {@code cacheAsideAll} with leases off (no lease
+ * scripts for the misses) and with every id cached (the hit path alone). Before every round the 10 % are invalidated again, so each round has the
  * same mix. Loads are answered from memory (a database with no latency), so the figures are the
  * library's own cost. Prints throughput per variant (median of interleaved rounds).
  *
@@ -38,7 +39,8 @@ import reactor.core.publisher.Mono;
  * Redis, or uses {@code CACHE_ASIDE_REDIS_URI}). Options via
  * {@code -Drun.jvm.args="-Dlookups=..."}: {@code lookups} (100000), {@code window} (500),
  * {@code windows} (4, windows in flight), {@code concurrency} (256, per-key flatMap),
- * {@code rounds} (5).
+ * {@code rounds} (5), {@code only} (run only the variants whose name contains it; the ratio
+ * columns then compare with the first and last variant run).
  */
 public final class BulkBenchmark {
   private static final int LOOKUPS = Integer.getInteger("lookups", 100_000);
@@ -63,18 +65,25 @@ public final class BulkBenchmark {
         .store(bulkStore).codec(codec).ttl(Duration.ofHours(1))
         .bulkWindow(WINDOW, Duration.ofMillis(10)).bulkMaxLoadChunk(WINDOW)
         .bulkConcurrency(WINDOWS).build();
+    CacheAside<Long, Product> bulkNoLeases = CacheAside.<Long, Product>builder("bench-bulk")
+        .store(bulkStore).codec(codec).ttl(Duration.ofHours(1)).leases(false)
+        .bulkWindow(WINDOW, Duration.ofMillis(10)).bulkMaxLoadChunk(WINDOW)
+        .bulkConcurrency(WINDOWS).build();
     CacheAside<Long, Product> allCached = CacheAside.<Long, Product>builder("bench-bulk-warm")
         .store(bulkStore).codec(codec).ttl(Duration.ofHours(1))
         .bulkWindow(WINDOW, Duration.ofMillis(10)).bulkConcurrency(WINDOWS).build();
     CacheAside<Long, Product> perKey = CacheAside.<Long, Product>builder("bench-bulk")
         .store(perKeyStore).codec(codec).ttl(Duration.ofHours(1)).build();
 
+    BulkLoader<Long, Product> rows = ids -> {
+      Map<Long, Product> found = new HashMap<>(ids.size() * 2);
+      ids.forEach(id -> found.put(id, product(id)));
+      return Mono.just(found);
+    };
     AtomicLong loaderCalls = new AtomicLong();
     BulkLoader<Long, Product> database = ids -> {
       loaderCalls.incrementAndGet();
-      Map<Long, Product> rows = new HashMap<>(ids.size() * 2);
-      ids.forEach(id -> rows.put(id, product(id)));
-      return Mono.just(rows);
+      return rows.load(ids);
     };
     Function<Long, Mono<Product>> row = id -> Mono.fromSupplier(() -> product(id));
 
@@ -98,8 +107,12 @@ public final class BulkBenchmark {
         bulk.cacheAsideAll(Flux.range(0, LOOKUPS).map(Integer::longValue), database)
             .filter(BulkResult::isPresent)
             .count().block());
+    variants.put("cacheAsideAll, leases off (for comparison)", () ->
+        bulkNoLeases.cacheAsideAll(Flux.range(0, LOOKUPS).map(Integer::longValue), rows)
+            .filter(BulkResult::isPresent)
+            .count().block());
     variants.put("cacheAsideAll, 100 % cached (for comparison)", () ->
-        allCached.cacheAsideAll(Flux.range(0, LOOKUPS).map(Integer::longValue), database)
+        allCached.cacheAsideAll(Flux.range(0, LOOKUPS).map(Integer::longValue), rows)
             .filter(BulkResult::isPresent)
             .count().block());
     variants.put("raw Lettuce MGET + decode (" + WINDOW + " keys, " + WINDOWS + " in flight)",
