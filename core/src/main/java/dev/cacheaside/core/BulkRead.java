@@ -153,15 +153,16 @@ final class BulkRead<K, V> {
     }
 
     Flux<BulkResult<K, V>> completionOrder() {
-      return answers().flatMapIterable(slot -> {
-        List<K> more = slot.more;
-        if (more == null) {
-          return List.of(result(slot, slot.key));
+      return answers().flatMapIterable(batch -> {
+        List<BulkResult<K, V>> results = new ArrayList<>(batch.size());
+        for (Slot<K, V> slot : batch) {
+          results.add(result(slot, slot.key));
+          List<K> more = slot.more;
+          if (more != null) {
+            more.forEach(key -> results.add(result(slot, key)));
+          }
         }
-        List<BulkResult<K, V>> all = new ArrayList<>(1 + more.size());
-        all.add(result(slot, slot.key));
-        more.forEach(key -> all.add(result(slot, key)));
-        return all;
+        return results;
       });
     }
 
@@ -181,8 +182,11 @@ final class BulkRead<K, V> {
       return value == null ? BulkResult.absent(key) : BulkResult.found(key, value);
     }
 
-    /** Every distinct key of the window, answered, in completion order. */
-    private Flux<Slot<K, V>> answers() {
+    /**
+     * Every distinct key of the window, answered, in batches as they complete (the hits, then
+     * each chunk): one signal per batch, not per key, keeps the operators' cost per window.
+     */
+    private Flux<List<Slot<K, V>>> answers() {
       return cache.currentGeneration().flatMapMany(generation -> {
         Map<String, Slot<K, V>> byStoreKey = new LinkedHashMap<>(requests.size() * 2);
         for (Request<K> request : requests) {
@@ -205,7 +209,7 @@ final class BulkRead<K, V> {
     }
 
     /** Step 1: one multi-get; fresh hits are answered, the rest go on to their flights. */
-    private Flux<Slot<K, V>> read(List<Slot<K, V>> slots) {
+    private Flux<List<Slot<K, V>>> read(List<Slot<K, V>> slots) {
       return getAll(slots).flatMapMany(found -> {
         List<Slot<K, V>> hits = new ArrayList<>(slots.size());
         List<BackgroundRefresher.Hit> fresh = new ArrayList<>(slots.size());
@@ -236,16 +240,16 @@ final class BulkRead<K, V> {
         }
         refresher.onHits(fresh, storeKeys -> refreshDue(storeKeys, hits));
         if (pending.isEmpty()) {
-          return Flux.fromIterable(hits);
+          return batch(hits);
         }
         // Detached from the subscriber once flights exist: see the class comment.
-        Flux<Slot<K, V>> rest = Flux.defer(() -> fly(pending, corrupt)).cache();
-        return hits.isEmpty() ? rest : Flux.merge(Flux.fromIterable(hits), rest);
+        Flux<List<Slot<K, V>>> rest = Flux.defer(() -> fly(pending, corrupt)).cache();
+        return hits.isEmpty() ? rest : Flux.merge(batch(hits), rest);
       });
     }
 
     /** Step 2: register the window's flights (or join others'), and answer them. */
-    private Flux<Slot<K, V>> fly(List<Slot<K, V>> pending, List<String> corrupt) {
+    private Flux<List<Slot<K, V>>> fly(List<Slot<K, V>> pending, List<String> corrupt) {
       List<Slot<K, V>> owned = new ArrayList<>(pending.size());
       List<Slot<K, V>> joined = new ArrayList<>();
       for (Slot<K, V> slot : pending) {
@@ -263,36 +267,36 @@ final class BulkRead<K, V> {
           joined.add(slot);
         }
       }
-      Flux<Slot<K, V>> mine = owned.isEmpty() ? Flux.empty()
+      Flux<List<Slot<K, V>>> mine = owned.isEmpty() ? Flux.empty()
           : deleteCorrupt(corrupt)
               .thenMany(Flux.defer(() -> resolve(owned)))
-              .doOnNext(this::finish)
+              .doOnNext(batch -> batch.forEach(this::finish))
               .doFinally(signal -> abandon(owned));
-      Flux<Slot<K, V>> theirs = joined.isEmpty() ? Flux.empty()
+      Flux<List<Slot<K, V>>> theirs = joined.isEmpty() ? Flux.empty()
           : Flux.fromIterable(joined).flatMap(slot -> Objects.requireNonNull(slot.joined)
               .map(outcome -> answer(slot, outcome))
               .onErrorResume(e -> Mono.just(fail(slot, e)))
               // an empty flight never happens (outcomes carry "not found"); guard anyway
               .switchIfEmpty(Mono.fromSupplier(() -> fail(slot,
-                  new IllegalStateException("joined read of " + slot.storeKey + " ended empty")))),
-              joined.size());
+                  new IllegalStateException("joined read of " + slot.storeKey + " ended empty"))))
+              .map(List::of), joined.size());
       return Flux.merge(mine, theirs);
     }
 
-    private Flux<Slot<K, V>> resolve(List<Slot<K, V>> owned) {
+    private Flux<List<Slot<K, V>>> resolve(List<Slot<K, V>> owned) {
       List<Slot<K, V>> misses = new ArrayList<>(owned.size());
       List<Slot<K, V>> stale = new ArrayList<>();
       for (Slot<K, V> slot : owned) {
         (slot.stale != null ? stale : misses).add(slot);
       }
-      Flux<Slot<K, V>> missed = misses.isEmpty() ? Flux.empty()
+      Flux<List<Slot<K, V>>> missed = misses.isEmpty() ? Flux.empty()
           : settings.leases() ? leaseRound(misses, -1, settings.leaseBackoffMin().toMillis())
           : recheck(misses);
       return Flux.merge(missed, refresh(stale));
     }
 
     /** Leases off: read the missed keys again inside their flights, then load what is missing. */
-    private Flux<Slot<K, V>> recheck(List<Slot<K, V>> slots) {
+    private Flux<List<Slot<K, V>>> recheck(List<Slot<K, V>> slots) {
       return getAll(slots).flatMapMany(found -> {
         List<Slot<K, V>> answered = new ArrayList<>();
         List<Load<K, V>> loads = new ArrayList<>(slots.size());
@@ -306,7 +310,7 @@ final class BulkRead<K, V> {
             sort(slot, cache.decode(slot.storeKey, bytes), answered, stale, corrupt, loads);
           }
         }
-        return Flux.merge(Flux.fromIterable(answered), deleteCorrupt(corrupt).thenMany(load(loads)),
+        return Flux.merge(batch(answered), deleteCorrupt(corrupt).thenMany(load(loads)),
             refresh(stale));
       });
     }
@@ -316,7 +320,8 @@ final class BulkRead<K, V> {
      * elsewhere are polled again after {@code delayMillis} until {@code deadline} (-1: this is
      * the first round, which sets it), then loaded without storing, as the single-key path does.
      */
-    private Flux<Slot<K, V>> leaseRound(List<Slot<K, V>> slots, long deadline, long delayMillis) {
+    private Flux<List<Slot<K, V>>> leaseRound(List<Slot<K, V>> slots, long deadline,
+        long delayMillis) {
       List<String> keys = storeKeys(slots);
       return store.getOrLeaseAll(keys, settings.leaseTtl())
           .collectMap(KeyedLookup::key, KeyedLookup::lookup)
@@ -349,7 +354,7 @@ final class BulkRead<K, V> {
                 loads.add(new Load<>(slot, null, false));
               }
             }
-            return Flux.merge(Flux.fromIterable(answered), load(loads), refresh(stale),
+            return Flux.merge(batch(answered), load(loads), refresh(stale),
                 deleteCorrupt(corrupt).thenMany(Flux.empty()),
                 await(contended, until, delayMillis));
           });
@@ -374,7 +379,8 @@ final class BulkRead<K, V> {
       }
     }
 
-    private Flux<Slot<K, V>> await(List<Slot<K, V>> contended, long deadline, long delayMillis) {
+    private Flux<List<Slot<K, V>>> await(List<Slot<K, V>> contended, long deadline,
+        long delayMillis) {
       if (contended.isEmpty()) {
         return Flux.empty();
       }
@@ -392,7 +398,7 @@ final class BulkRead<K, V> {
      * Stale keys: whoever wins {@code tryLease} refreshes (served stale only if its load fails);
      * a key leased elsewhere is served stale at once; a failing store refreshes without storing.
      */
-    private Flux<Slot<K, V>> refresh(List<Slot<K, V>> stale) {
+    private Flux<List<Slot<K, V>>> refresh(List<Slot<K, V>> stale) {
       if (stale.isEmpty()) {
         return Flux.empty();
       }
@@ -414,7 +420,7 @@ final class BulkRead<K, V> {
                 served.add(answer(slot, Objects.requireNonNull(slot.stale)));
               }
             }
-            return Flux.merge(Flux.fromIterable(served), load(loads));
+            return Flux.merge(batch(served), load(loads));
           });
     }
 
@@ -445,8 +451,10 @@ final class BulkRead<K, V> {
             skipped.add(new BackgroundRefresher.KeyResult<>(slots.get(i).storeKey, null, null));
           }
         }
-        return Flux.concat(Flux.fromIterable(skipped), load(loads).map(slot ->
-            new BackgroundRefresher.KeyResult<>(slot.storeKey, slot.outcome, slot.error)));
+        return Flux.concat(Flux.fromIterable(skipped), load(loads)
+            .flatMapIterable(batch -> batch)
+            .map(slot -> new BackgroundRefresher.KeyResult<>(slot.storeKey, slot.outcome,
+                slot.error)));
       });
     }
 
@@ -470,7 +478,7 @@ final class BulkRead<K, V> {
     }
 
     /** Step 3: the loads, in chunks of at most {@code maxLoadChunk} keys, run concurrently. */
-    private Flux<Slot<K, V>> load(List<Load<K, V>> loads) {
+    private Flux<List<Slot<K, V>>> load(List<Load<K, V>> loads) {
       if (loads.isEmpty()) {
         return Flux.empty();
       }
@@ -485,7 +493,7 @@ final class BulkRead<K, V> {
       return Flux.fromIterable(chunks).flatMap(this::loadChunk, chunks.size());
     }
 
-    private Flux<Slot<K, V>> loadChunk(List<Load<K, V>> chunk) {
+    private Flux<List<Slot<K, V>>> loadChunk(List<Load<K, V>> chunk) {
       Set<K> keys = new LinkedHashSet<>(chunk.size() * 2);
       chunk.forEach(load -> keys.add(load.slot().key));
       Set<K> view = Collections.unmodifiableSet(keys);
@@ -497,16 +505,16 @@ final class BulkRead<K, V> {
             .defaultIfEmpty(Map.of())
             .map(found -> new Loaded<>(found, startMillis, System.nanoTime() - startNanos))
             .onErrorResume(e -> Mono.just(new Loaded<>(e, startNanos)));
-      }).flatMapMany(loaded -> {
+      }).flatMap(loaded -> {
         Throwable error = loaded.error();
         return error != null ? failed(chunk, error, loaded.nanos())
             : store(chunk, view, Objects.requireNonNull(loaded.found()), loaded.startMillis(),
                 loaded.nanos());
-      });
+      }).flux();
     }
 
     /** Stores a loaded chunk (one batched write), then answers its keys. */
-    private Flux<Slot<K, V>> store(List<Load<K, V>> chunk, Set<K> asked, Map<K, V> found,
+    private Mono<List<Slot<K, V>>> store(List<Load<K, V>> chunk, Set<K> asked, Map<K, V> found,
         long startMillis, long loadNanos) {
       stats.totalLoadTimeNanos.add(loadNanos);
       warnIfUnasked(asked, found);
@@ -539,11 +547,12 @@ final class BulkRead<K, V> {
         }
       }
       return Mono.when(setAllIfLeased(leased), setAll(plain), Mono.when(releases))
-          .thenMany(Flux.fromIterable(slots));
+          .thenReturn(slots);
     }
 
     /** A failed chunk: nothing is stored, leases are given back, stale values are served. */
-    private Flux<Slot<K, V>> failed(List<Load<K, V>> chunk, Throwable error, long loadNanos) {
+    private Mono<List<Slot<K, V>>> failed(List<Load<K, V>> chunk, Throwable error,
+        long loadNanos) {
       stats.totalLoadTimeNanos.add(loadNanos);
       stats.loadFailures.add(chunk.size());
       LOG.debug("cache '{}': bulk load of {} keys failed: {}", settings.name(), chunk.size(),
@@ -563,7 +572,7 @@ final class BulkRead<K, V> {
           fail(slot, error);
         }
       }
-      return Mono.when(releases).thenMany(Flux.fromIterable(slots));
+      return Mono.when(releases).thenReturn(slots);
     }
 
     /** Completes this window's flight of an answered key; joiners get the same answer. */
@@ -607,6 +616,10 @@ final class BulkRead<K, V> {
     Loaded(Throwable error, long startNanos) {
       this(null, error, 0, System.nanoTime() - startNanos);
     }
+  }
+
+  private static <K, V> Flux<List<Slot<K, V>>> batch(List<Slot<K, V>> slots) {
+    return slots.isEmpty() ? Flux.empty() : Flux.just(slots);
   }
 
   private static <K, V> Slot<K, V> answer(Slot<K, V> slot, Outcome<V> outcome) {

@@ -72,6 +72,7 @@ public final class CacheAsideBuilder<K, V> {
   private int bulkMaxLoadChunk = DEFAULT_BULK_MAX_LOAD_CHUNK;
   private int bulkConcurrency = DEFAULT_BULK_CONCURRENCY;
   private boolean bulkFailOnLoadError = false;
+  private LoadDecorator loadDecorator = LoadDecorator.NONE;
 
   CacheAsideBuilder(String name) {
     Objects.requireNonNull(name, "name must not be null");
@@ -341,6 +342,17 @@ public final class CacheAsideBuilder<K, V> {
   }
 
   /**
+   * Wraps every loader call (single and bulk): a bulkhead capping concurrent database loads, a
+   * time limit. The loader function is called only once the decorated Mono subscribes to it; a
+   * failure of the decorated Mono is a load failure (not cached, stale-if-error applies). Default
+   * {@link LoadDecorator#NONE}.
+   */
+  public CacheAsideBuilder<K, V> loadDecorator(LoadDecorator loadDecorator) {
+    this.loadDecorator = Objects.requireNonNull(loadDecorator, "loadDecorator must not be null");
+    return this;
+  }
+
+  /**
    * Builds the cache.
    *
    * @throws IllegalStateException if the store or the codec is missing, or options clash
@@ -363,7 +375,7 @@ public final class CacheAsideBuilder<K, V> {
         : key -> prefix + key;
     CacheSettings<K, V> settings = new CacheSettings<>(name, store, codec, format, ttl, ttlJitter,
         negative, staleGrace, leases, leaseTtl, leaseWait, leaseBackoffMin, leaseBackoffMax,
-        shareReads, maxValueBytes, generationRefresh, clock, scheduler,
+        shareReads, maxValueBytes, generationRefresh, clock, scheduler, loadDecorator,
         new CacheSettings.Bulk(bulkWindowSize, bulkWindowTime, bulkMaxLoadChunk, bulkConcurrency,
             bulkFailOnLoadError),
         new CacheSettings.Refresh(earlyRefresh, refreshScheduler, refreshBackoffMin,

@@ -25,6 +25,7 @@ record CacheSettings<K, V>(
     Duration generationRefresh,
     Clock clock,
     Scheduler scheduler,
+    LoadDecorator loadDecorator,
     Bulk bulk,
     Refresh refresh) {
 

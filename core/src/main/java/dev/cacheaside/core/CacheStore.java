@@ -34,6 +34,14 @@ import reactor.core.publisher.Mono;
 public interface CacheStore {
 
   /**
+   * The prefix of the keys under which the core keeps each cache's namespace generation
+   * ({@code GENERATION_KEY_PREFIX + cacheName}, see {@link CacheAside#bumpGeneration()}): a
+   * counter written with {@link #increment} and read with {@link #get}. A decorator that must
+   * make every older entry unreachable (after it lost invalidations) increments these keys.
+   */
+  String GENERATION_KEY_PREFIX = "cache-aside:generation:";
+
+  /**
    * Reads one value.
    *
    * @return the stored bytes; empty when the key is absent or expired

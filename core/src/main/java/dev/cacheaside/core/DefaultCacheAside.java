@@ -70,7 +70,7 @@ final class DefaultCacheAside<K, V> implements CacheAside<K, V> {
     this.settings = settings;
     this.store = settings.store();
     this.codec = settings.codec();
-    this.generation = new Generation(store, "cache-aside:generation:" + settings.name(),
+    this.generation = new Generation(store, CacheStore.GENERATION_KEY_PREFIX + settings.name(),
         settings.generationRefresh().toMillis(), settings.clock(), stats);
     this.refresher = new BackgroundRefresher<>(settings, stats,
         (read, token) -> load(read, true, token, null));
@@ -435,18 +435,35 @@ final class DefaultCacheAside<K, V> implements CacheAside<K, V> {
   }
 
   /**
-   * Calls a loader, turning a throw or a null Mono into an error signal: a user's loader must not
-   * break the cache. Shared by the single-key and the bulk load.
+   * Applies the configured {@link LoadDecorator} to a deferred loader call, so a bulkhead can hold
+   * the call itself back; a decorator that throws fails the load, not the cache.
    */
-  <T> Mono<T> callLoader(Supplier<? extends @Nullable Mono<T>> call, Supplier<String> what) {
+  private <T> Mono<T> decorated(Mono<T> deferredLoad) {
     try {
-      Mono<T> source = call.get();
-      return source != null ? source : Mono.error(new NullPointerException("cache '"
-          + settings.name() + "': loader returned null instead of a Mono for " + what.get()));
+      return Objects.requireNonNull(settings.loadDecorator().decorate(deferredLoad),
+          () -> "cache '" + settings.name() + "': load decorator returned null");
     } catch (Throwable t) {
       Exceptions.throwIfJvmFatal(t);
       return Mono.error(t);
     }
+  }
+
+  /**
+   * Calls a loader when the configured {@link LoadDecorator} lets it (lazily), turning a throw or
+   * a null Mono into an error signal: a user's loader must not break the cache. Shared by the
+   * single-key and the bulk load, so both pass the same bulkhead.
+   */
+  <T> Mono<T> callLoader(Supplier<? extends @Nullable Mono<T>> call, Supplier<String> what) {
+    return decorated(Mono.defer(() -> {
+      try {
+        Mono<T> source = call.get();
+        return source != null ? source : Mono.error(new NullPointerException("cache '"
+            + settings.name() + "': loader returned null instead of a Mono for " + what.get()));
+      } catch (Throwable t) {
+        Exceptions.throwIfJvmFatal(t);
+        return Mono.error(t);
+      }
+    }));
   }
 
   /** Encodes and stores a loaded value (or "not found"); a codec failure fails the call. */

@@ -13,6 +13,17 @@ final class Stats {
     return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
   }
 
+  /** "min..max" of the values, with thousands separators. */
+  static String range(double[] values) {
+    double min = Double.MAX_VALUE;
+    double max = -Double.MAX_VALUE;
+    for (double value : values) {
+      min = Math.min(min, value);
+      max = Math.max(max, value);
+    }
+    return String.format(java.util.Locale.ROOT, "%,.0f..%,.0f", min, max);
+  }
+
   /** The p-th percentile (0..100) of nanosecond samples, in microseconds. */
   static double percentileMicros(long[] nanos, double p) {
     if (nanos.length == 0) {

@@ -1,0 +1,104 @@
+package dev.cacheaside.resilience;
+
+import io.github.resilience4j.micrometer.tagged.TaggedBulkheadMetricsPublisher;
+import io.github.resilience4j.micrometer.tagged.TaggedCircuitBreakerMetricsPublisher;
+import io.github.resilience4j.micrometer.tagged.TaggedTimeLimiterMetricsPublisher;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.binder.MeterBinder;
+import java.util.Objects;
+import java.util.function.ToLongFunction;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Publishes a {@link ResilientCacheStore} and a {@link LoadBulkhead} to Micrometer. The meters
+ * read live counters when scraped; nothing is recorded on the call path.
+ *
+ * <pre>{@code
+ * new ResilienceMetrics(store).bindTo(registry);
+ * new ResilienceMetrics(loads).bindTo(registry);
+ * new CacheAsideMetrics(products).bindTo(registry);   // stale serves: cache.gets{result=stale_hit}
+ * }</pre>
+ *
+ * <p>For a store, tagged {@code store=<name>}: {@code cache.store.timeouts},
+ * {@code cache.store.skipped} with {@code reason} = {@code circuit_open} (the breaker skipped
+ * the call) or {@code recovering} (a read held back while owed invalidations are replayed),
+ * {@code cache.store.failures}, {@code cache.invalidations} with {@code result} =
+ * {@code queued}, {@code replayed}, {@code overflowed} (covered by a generation bump) or
+ * {@code lost}, the gauge {@code cache.invalidations.pending}, {@code cache.generation.bumps};
+ * and Resilience4j's own meters of the circuit breaker ({@code resilience4j.circuitbreaker.*},
+ * its state among them) and the time limiter ({@code resilience4j.timelimiter.*}).
+ *
+ * <p>For a bulkhead, tagged {@code bulkhead=<name>}: {@code cache.load.bulkhead.waited},
+ * {@code cache.load.bulkhead.rejected}, the gauge {@code cache.load.bulkhead.waiting}, and
+ * Resilience4j's {@code resilience4j.bulkhead.*}.
+ */
+public final class ResilienceMetrics implements MeterBinder {
+  private final @Nullable ResilientCacheStore store;
+  private final @Nullable LoadBulkhead bulkhead;
+
+  /** Binds the store's counters and its circuit breaker's and time limiter's meters. */
+  public ResilienceMetrics(ResilientCacheStore store) {
+    this.store = Objects.requireNonNull(store, "store must not be null");
+    this.bulkhead = null;
+  }
+
+  /** Binds the bulkhead's counters and Resilience4j's bulkhead meters. */
+  public ResilienceMetrics(LoadBulkhead bulkhead) {
+    this.store = null;
+    this.bulkhead = Objects.requireNonNull(bulkhead, "bulkhead must not be null");
+  }
+
+  @Override
+  public void bindTo(MeterRegistry registry) {
+    if (store != null) {
+      bindStore(registry, store);
+    }
+    if (bulkhead != null) {
+      bindBulkhead(registry, bulkhead);
+    }
+  }
+
+  private static void bindStore(MeterRegistry registry, ResilientCacheStore store) {
+    Tags tags = Tags.of("store", store.name());
+    counter(registry, store, "cache.store.timeouts", tags, ResilienceStats::timeouts);
+    counter(registry, store, "cache.store.skipped", tags.and("reason", "circuit_open"),
+        ResilienceStats::skippedCalls);
+    counter(registry, store, "cache.store.skipped", tags.and("reason", "recovering"),
+        ResilienceStats::heldBackReads);
+    counter(registry, store, "cache.store.failures", tags, ResilienceStats::failedCalls);
+    counter(registry, store, "cache.invalidations", tags.and("result", "queued"),
+        ResilienceStats::invalidationsQueued);
+    counter(registry, store, "cache.invalidations", tags.and("result", "replayed"),
+        ResilienceStats::invalidationsReplayed);
+    counter(registry, store, "cache.invalidations", tags.and("result", "overflowed"),
+        ResilienceStats::invalidationsOverflowed);
+    counter(registry, store, "cache.invalidations", tags.and("result", "lost"),
+        ResilienceStats::invalidationsLost);
+    counter(registry, store, "cache.generation.bumps", tags, ResilienceStats::generationBumps);
+    Gauge.builder("cache.invalidations.pending", store, ResilientCacheStore::pendingInvalidations)
+        .tags(tags).description("invalidations queued until the store answers again")
+        .register(registry);
+    new TaggedCircuitBreakerMetricsPublisher(registry).publishMetrics(store.circuitBreaker());
+    new TaggedTimeLimiterMetricsPublisher(registry).publishMetrics(store.timeLimiter());
+  }
+
+  private static void counter(MeterRegistry registry, ResilientCacheStore store, String name,
+      Tags tags, ToLongFunction<ResilienceStats> read) {
+    FunctionCounter.builder(name, store, s -> read.applyAsLong(s.stats())).tags(tags)
+        .register(registry);
+  }
+
+  private static void bindBulkhead(MeterRegistry registry, LoadBulkhead bulkhead) {
+    Tags tags = Tags.of("bulkhead", bulkhead.bulkhead().getName());
+    FunctionCounter.builder("cache.load.bulkhead.waited", bulkhead, LoadBulkhead::waitedLoads)
+        .tags(tags).description("loads that waited for a permit").register(registry);
+    FunctionCounter.builder("cache.load.bulkhead.rejected", bulkhead, LoadBulkhead::rejectedLoads)
+        .tags(tags).description("loads that got no permit within the wait").register(registry);
+    Gauge.builder("cache.load.bulkhead.waiting", bulkhead, LoadBulkhead::waitingLoads)
+        .tags(tags).description("loads waiting for a permit").register(registry);
+    new TaggedBulkheadMetricsPublisher(registry).publishMetrics(bulkhead.bulkhead());
+  }
+}

@@ -1,0 +1,157 @@
+package dev.cacheaside.resilience;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.cacheaside.core.CacheAside;
+import dev.cacheaside.core.CacheStore;
+import dev.cacheaside.core.Codec;
+import dev.cacheaside.core.ForwardingCacheStore;
+import dev.cacheaside.core.InMemoryCacheStore;
+import dev.cacheaside.core.StoreLookup;
+import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
+import java.time.Duration;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.Test;
+import reactor.blockhound.BlockingOperationError;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Hooks;
+import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Schedulers;
+import reactor.test.StepVerifier;
+
+/**
+ * BlockHound is installed in this JVM (blockhound-junit-platform); the resilience paths (time
+ * limit, breaker open and half-open, queueing, replay, generation bump, bulkhead waits,
+ * stale-if-error) run on Reactor's non-blocking threads without blocking.
+ */
+class NonBlockingTest {
+
+  /**
+   * Records every error a store call signals: the core turns store errors into misses, so a
+   * blocking call inside the decorator would otherwise pass unnoticed.
+   */
+  private static final class ErrorRecorder extends ForwardingCacheStore {
+    final List<Throwable> errors = new CopyOnWriteArrayList<>();
+
+    ErrorRecorder(CacheStore delegate) {
+      super(delegate);
+    }
+
+    private <T> Mono<T> rec(Mono<T> call) {
+      return call.doOnError(errors::add);
+    }
+
+    @Override
+    public Mono<byte[]> get(String key) {
+      return rec(super.get(key));
+    }
+
+    @Override
+    public Mono<StoreLookup> getOrLease(String key, Duration leaseTtl) {
+      return rec(super.getOrLease(key, leaseTtl));
+    }
+
+    @Override
+    public Mono<Map<String, byte[]>> getAll(Collection<String> keys) {
+      return rec(super.getAll(keys));
+    }
+
+    @Override
+    public Mono<Boolean> setIfLeased(String key, String token, byte[] value, Duration ttl) {
+      return rec(super.setIfLeased(key, token, value, ttl));
+    }
+
+    @Override
+    public Mono<Void> delete(String key) {
+      return rec(super.delete(key));
+    }
+
+    @Override
+    public Mono<Long> increment(String key) {
+      return rec(super.increment(key));
+    }
+  }
+
+  private static boolean blocking(Throwable e) {
+    return e instanceof BlockingOperationError || e.getCause() instanceof BlockingOperationError;
+  }
+
+  @Test
+  void blockHound_isInstalled_andCatchesASleepOnAParallelThread() {
+    StepVerifier.create(Mono.fromCallable(() -> {
+      Thread.sleep(1);
+      return 1;
+    }).subscribeOn(Schedulers.parallel()))
+        .expectError(BlockingOperationError.class)
+        .verify(Duration.ofSeconds(5));
+  }
+
+  @Test
+  void outagesAndRecoveries_onParallelThreads_neverBlock() {
+    FaultyStore faulty = new FaultyStore(InMemoryCacheStore.create());
+    ResilientCacheStore resilient = ResilientCacheStore.builder(faulty)
+        .timeLimit(Duration.ofMillis(20))
+        .circuitBreakerConfig(CircuitBreakerConfig.from(
+                ResilientCacheStore.DEFAULT_CIRCUIT_BREAKER_CONFIG)
+            .waitDurationInOpenState(Duration.ofMillis(30)).build())
+        .maxPendingInvalidations(20)
+        .replayRetryInterval(Duration.ofMillis(10))
+        .generationSettle(Duration.ofMillis(100))
+        .build();
+    ErrorRecorder recorder = new ErrorRecorder(resilient);
+    LoadBulkhead bulkhead = LoadBulkhead.of("db", 4, Duration.ofSeconds(5));
+    CacheAside<Integer, String> cache = CacheAside.<Integer, String>builder("nb")
+        .store(recorder).codec(Codec.utf8()).loadDecorator(bulkhead)
+        .ttl(Duration.ofMillis(100)).staleGrace(Duration.ofSeconds(5))
+        .generationRefresh(Duration.ofMillis(20)).build();
+    Map<Integer, String> db = new ConcurrentHashMap<>();
+    FaultyStore.Mode[] phases = {FaultyStore.Mode.UP, FaultyStore.Mode.DOWN,
+        FaultyStore.Mode.UP, FaultyStore.Mode.FROZEN, FaultyStore.Mode.UP};
+    // Anything thrown inside an operator passes this hook, also on paths no caller sees (the
+    // replay retries its failures).
+    List<Throwable> operatorErrors = new CopyOnWriteArrayList<>();
+    Hooks.onOperatorError("non-blocking-test", (e, data) -> {
+      operatorErrors.add(e);
+      return e;
+    });
+    Flux<String> work = Flux.range(0, 2_500)
+        .flatMap(i -> {
+          if (i % 500 == 0) {
+            faulty.mode = phases[i / 500];
+          }
+          int key = i % 60;
+          Mono<String> read = cache.cacheAside(key, k -> Mono.fromSupplier(
+              () -> db.computeIfAbsent(k, x -> "v" + x)).subscribeOn(Schedulers.parallel()));
+          Mono<String> op = i % 11 == 0
+              ? cache.writeThenInvalidate(key, Mono.fromSupplier(() -> {
+                db.put(key, "w" + key);
+                return "w";
+              }))
+              : i % 13 == 0 ? cache.invalidate(key).then(read) : read;
+          return op.subscribeOn(Schedulers.parallel());
+        }, 64);
+    try {
+      StepVerifier.create(work.then()).expectComplete().verify(Duration.ofSeconds(60));
+      faulty.mode = FaultyStore.Mode.UP;
+      Poll.until("recovery", Duration.ofSeconds(20), () -> {
+        cache.cacheAside(0, k -> Mono.just("x")).subscribeOn(Schedulers.parallel())
+            .block(Duration.ofSeconds(5));
+        return resilient.recovered();
+      });
+    } finally {
+      Hooks.resetOnOperatorError("non-blocking-test");
+      resilient.close();
+    }
+
+    assertThat(recorder.errors).noneMatch(NonBlockingTest::blocking);
+    assertThat(operatorErrors).noneMatch(NonBlockingTest::blocking);
+    assertThat(resilient.stats().timeouts()).as("the frozen phase was exercised").isPositive();
+    assertThat(resilient.stats().skippedCalls()).as("the open breaker was exercised")
+        .isPositive();
+    assertThat(resilient.stats().invalidationsQueued()).isPositive();
+  }
+}
