@@ -202,7 +202,10 @@ final class DefaultCacheAside<K, V> implements CacheAside<K, V> {
       return existing.mono;
     }
     Flight<V> flight = new Flight<>();
-    flight.mono = work.get().doFinally(signal -> inflight.remove(storeKey, flight)).cache();
+    // The flight leaves the map before its outcome travels on (doOnEach runs first), so a read
+    // started by a caller that already has the outcome never joins the finished flight and is
+    // answered and counted twice. cache() never cancels its source, so no cancel path is needed.
+    flight.mono = work.get().doOnEach(signal -> inflight.remove(storeKey, flight)).cache();
     existing = inflight.putIfAbsent(storeKey, flight);
     if (existing != null) {
       stats.coalesced.increment();
