@@ -1,6 +1,7 @@
 package dev.cacheaside.core;
 
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 
 /**
  * Turns values into bytes for the store and back. Implementations must be thread-safe and should
@@ -25,6 +26,16 @@ public interface Codec<V> {
   /** Deserializes bytes written by {@link #encode}; never returns {@code null}. */
   V decode(byte[] bytes);
 
+  /**
+   * Deserializes {@code length} bytes of {@code bytes} from {@code offset}: the store's entry
+   * holds a header before the codec's bytes, and this lets a codec read them in place. The
+   * default copies the range and calls {@link #decode(byte[])}; override it to avoid the copy.
+   */
+  default V decode(byte[] bytes, int offset, int length) {
+    return decode(offset == 0 && length == bytes.length ? bytes
+        : Arrays.copyOfRange(bytes, offset, offset + length));
+  }
+
   /** A codec for strings as UTF-8. */
   static Codec<String> utf8() {
     return Utf8Codec.INSTANCE;
@@ -42,6 +53,11 @@ public interface Codec<V> {
     @Override
     public String decode(byte[] bytes) {
       return new String(bytes, StandardCharsets.UTF_8);
+    }
+
+    @Override
+    public String decode(byte[] bytes, int offset, int length) {
+      return new String(bytes, offset, length, StandardCharsets.UTF_8);
     }
   }
 }

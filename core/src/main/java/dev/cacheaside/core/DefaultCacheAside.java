@@ -369,7 +369,7 @@ final class DefaultCacheAside<K, V> implements CacheAside<K, V> {
     V value = null;
     if (!envelope.negative()) {
       try {
-        value = codec.decode(envelope.payload());
+        value = codec.decode(envelope.data(), envelope.offset(), envelope.payloadLength());
         if (value == null) {
           throw new IllegalStateException("codec " + codec + " decoded null");
         }

@@ -1,6 +1,6 @@
 package dev.cacheaside.core;
 
-import java.nio.ByteBuffer;
+import java.util.Arrays;
 
 /**
  * The bytes in the store: a small versioned header before the codec's payload.
@@ -20,7 +20,8 @@ import java.nio.ByteBuffer;
  * Anything else (wrong magic, an unknown version or flag, a truncated header, a negative entry
  * with a payload) is {@linkplain Corrupt corrupt}: the core treats it as a miss and deletes it.
  */
-record Envelope(boolean negative, long loadedAt, long expiresAt, int loadMillis, byte[] payload) {
+record Envelope(boolean negative, long loadedAt, long expiresAt, int loadMillis, byte[] data,
+    int offset) {
   static final byte MAGIC = (byte) 0xCA;
   static final byte VERSION = 1;
   static final int HEADER = 23;
@@ -28,11 +29,11 @@ record Envelope(boolean negative, long loadedAt, long expiresAt, int loadMillis,
   private static final byte[] EMPTY = new byte[0];
 
   static Envelope positive(long loadedAt, long expiresAt, int loadMillis, byte[] payload) {
-    return new Envelope(false, loadedAt, expiresAt, loadMillis, payload);
+    return new Envelope(false, loadedAt, expiresAt, loadMillis, payload, 0);
   }
 
   static Envelope negative(long loadedAt, long expiresAt, int loadMillis) {
-    return new Envelope(true, loadedAt, expiresAt, loadMillis, EMPTY);
+    return new Envelope(true, loadedAt, expiresAt, loadMillis, EMPTY, 0);
   }
 
   /** True once the logical expiry has passed: the value may only be served as stale. */
@@ -40,35 +41,52 @@ record Envelope(boolean negative, long loadedAt, long expiresAt, int loadMillis,
     return nowMillis >= expiresAt;
   }
 
-  byte[] encode() {
-    ByteBuffer buffer = ByteBuffer.allocate(HEADER + payload.length);
-    buffer.put(MAGIC).put(VERSION).put(negative ? FLAG_NEGATIVE : 0);
-    buffer.putLong(loadedAt).putLong(expiresAt).putInt(loadMillis);
-    buffer.put(payload);
-    return buffer.array();
+  /** The codec's bytes: {@code data} from {@code offset} on (decoding does not copy them). */
+  int payloadLength() {
+    return data.length - offset;
   }
 
+  /** A copy of the codec's bytes. */
+  byte[] payload() {
+    return Arrays.copyOfRange(data, offset, data.length);
+  }
+
+  byte[] encode() {
+    byte[] out = new byte[HEADER + payloadLength()];
+    out[0] = MAGIC;
+    out[1] = VERSION;
+    out[2] = negative ? FLAG_NEGATIVE : 0;
+    putLong(out, 3, loadedAt);
+    putLong(out, 11, expiresAt);
+    putInt(out, 19, loadMillis);
+    System.arraycopy(data, offset, out, HEADER, payloadLength());
+    return out;
+  }
+
+  /**
+   * Reads the header in place; the payload stays in {@code bytes} (the hit path decodes every
+   * entry, so it neither wraps a buffer nor copies the payload).
+   */
   static Envelope decode(byte[] bytes) {
     if (bytes.length < HEADER) {
       throw new Corrupt("entry of " + bytes.length + " bytes is shorter than the "
           + HEADER + "-byte header");
     }
-    ByteBuffer buffer = ByteBuffer.wrap(bytes);
-    byte magic = buffer.get();
+    byte magic = bytes[0];
     if (magic != MAGIC) {
       throw new Corrupt(String.format("entry starts with 0x%02X, not the magic 0xCA", magic));
     }
-    byte version = buffer.get();
+    byte version = bytes[1];
     if (version != VERSION) {
       throw new Corrupt("entry has format version " + version + "; this library reads " + VERSION);
     }
-    byte flags = buffer.get();
+    byte flags = bytes[2];
     if ((flags & ~FLAG_NEGATIVE) != 0) {
       throw new Corrupt(String.format("entry has unknown flags 0x%02X", flags));
     }
-    long loadedAt = buffer.getLong();
-    long expiresAt = buffer.getLong();
-    int loadMillis = buffer.getInt();
+    long loadedAt = getLong(bytes, 3);
+    long expiresAt = getLong(bytes, 11);
+    int loadMillis = getInt(bytes, 19);
     boolean negative = (flags & FLAG_NEGATIVE) != 0;
     int payloadLength = bytes.length - HEADER;
     if (negative && payloadLength != 0) {
@@ -77,9 +95,37 @@ record Envelope(boolean negative, long loadedAt, long expiresAt, int loadMillis,
     if (loadMillis < 0) {
       throw new Corrupt("entry has a negative load time " + loadMillis);
     }
-    byte[] payload = payloadLength == 0 ? EMPTY : new byte[payloadLength];
-    buffer.get(payload);
-    return new Envelope(negative, loadedAt, expiresAt, loadMillis, payload);
+    return new Envelope(negative, loadedAt, expiresAt, loadMillis, bytes, HEADER);
+  }
+
+  private static void putLong(byte[] out, int at, long value) {
+    for (int i = 7; i >= 0; i--) {
+      out[at + i] = (byte) value;
+      value >>>= 8;
+    }
+  }
+
+  private static void putInt(byte[] out, int at, int value) {
+    for (int i = 3; i >= 0; i--) {
+      out[at + i] = (byte) value;
+      value >>>= 8;
+    }
+  }
+
+  private static long getLong(byte[] in, int at) {
+    long value = 0;
+    for (int i = 0; i < 8; i++) {
+      value = (value << 8) | (in[at + i] & 0xFF);
+    }
+    return value;
+  }
+
+  private static int getInt(byte[] in, int at) {
+    int value = 0;
+    for (int i = 0; i < 4; i++) {
+      value = (value << 8) | (in[at + i] & 0xFF);
+    }
+    return value;
   }
 
   /** An entry that is not a valid envelope. */

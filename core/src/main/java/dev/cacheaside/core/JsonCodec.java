@@ -62,8 +62,13 @@ public final class JsonCodec<V> implements Codec<V> {
 
   @Override
   public V decode(byte[] bytes) {
+    return decode(bytes, 0, bytes.length);
+  }
+
+  @Override
+  public V decode(byte[] bytes, int offset, int length) {
     try {
-      V value = reader.readValue(bytes);
+      V value = reader.readValue(bytes, offset, length);
       if (value == null) {
         throw new IllegalArgumentException("JSON null is not a " + type);
       }
