@@ -1,5 +1,7 @@
 package dev.cacheaside.core;
 
+import dev.cacheaside.testing.MutableClock;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Duration;
@@ -22,7 +24,7 @@ import reactor.test.StepVerifier;
  * shows that it is.
  */
 class BackgroundRefreshNonBlockingTest {
-  private final FakeClock clock = new FakeClock();
+  private final MutableClock clock = new MutableClock();
 
   private List<CacheAside<Integer, String>> instances() {
     InMemoryCacheStore store = InMemoryCacheStore.builder().clock(clock).build();

@@ -1,5 +1,8 @@
 package dev.cacheaside.core;
 
+import dev.cacheaside.testing.MutableClock;
+import dev.cacheaside.testing.SchedulerClock;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -32,7 +35,7 @@ import reactor.test.scheduler.VirtualTimeScheduler;
  */
 class BackgroundRefreshTest {
   private final VirtualTimeScheduler time = VirtualTimeScheduler.create();
-  private final VirtualClock clock = new VirtualClock(time);
+  private final SchedulerClock clock = new SchedulerClock(time);
   private final InMemoryCacheStore store = InMemoryCacheStore.builder().clock(clock).build();
 
   @AfterEach
@@ -129,7 +132,7 @@ class BackgroundRefreshTest {
   @Test
   void dueKey_fourInstances_250ConcurrentHitsEach_oneRefreshLoad_hitsNeverWait()
       throws InterruptedException {
-    FakeClock wall = new FakeClock();
+    MutableClock wall = new MutableClock();
     InMemoryCacheStore shared = InMemoryCacheStore.builder().clock(wall).build();
     List<CacheAside<String, String>> instances = new ArrayList<>();
     for (int i = 0; i < 4; i++) {

@@ -1,5 +1,7 @@
 package dev.cacheaside.core;
 
+import dev.cacheaside.testing.SchedulerClock;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Duration;
@@ -23,7 +25,7 @@ import reactor.test.scheduler.VirtualTimeScheduler;
  */
 class BulkRefreshTest {
   private final VirtualTimeScheduler time = VirtualTimeScheduler.create();
-  private final VirtualClock clock = new VirtualClock(time);
+  private final SchedulerClock clock = new SchedulerClock(time);
   private final InMemoryCacheStore store = InMemoryCacheStore.builder().clock(clock).build();
 
   @AfterEach

@@ -1,5 +1,7 @@
 package dev.cacheaside.core;
 
+import dev.cacheaside.testing.MutableClock;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -36,7 +38,7 @@ import reactor.test.StepVerifier;
  * cancellation, failures and backpressure. The Redis module runs the figures on a real Redis.
  */
 class CacheAsideAllTest {
-  private final FakeClock clock = new FakeClock();
+  private final MutableClock clock = new MutableClock();
   private final InMemoryCacheStore memory = InMemoryCacheStore.builder().clock(clock).build();
   private final CountingStore store = new CountingStore(memory);
 

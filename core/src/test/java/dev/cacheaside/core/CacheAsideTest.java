@@ -1,5 +1,7 @@
 package dev.cacheaside.core;
 
+import dev.cacheaside.testing.MutableClock;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -22,7 +24,7 @@ import reactor.test.StepVerifier;
 
 /** The core read, miss, negative, error, cancel, invalidate and bad-input paths on the in-memory store. */
 class CacheAsideTest {
-  private final FakeClock clock = new FakeClock();
+  private final MutableClock clock = new MutableClock();
   private final InMemoryCacheStore store = InMemoryCacheStore.builder().clock(clock).build();
 
   private CacheAsideBuilder<String, String> builder() {

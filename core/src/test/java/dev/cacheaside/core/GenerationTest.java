@@ -1,5 +1,7 @@
 package dev.cacheaside.core;
 
+import dev.cacheaside.testing.MutableClock;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Duration;
@@ -10,7 +12,7 @@ import reactor.core.publisher.Mono;
 import reactor.test.StepVerifier;
 
 class GenerationTest {
-  private final FakeClock clock = new FakeClock();
+  private final MutableClock clock = new MutableClock();
   private final InMemoryCacheStore store = InMemoryCacheStore.builder().clock(clock).build();
 
   private CacheAside<String, String> instance() {

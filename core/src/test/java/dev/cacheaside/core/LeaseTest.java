@@ -1,5 +1,7 @@
 package dev.cacheaside.core;
 
+import dev.cacheaside.testing.SchedulerClock;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Clock;
@@ -28,7 +30,7 @@ import reactor.test.scheduler.VirtualTimeScheduler;
 class LeaseTest {
   private final VirtualTimeScheduler time = VirtualTimeScheduler.create();
   /** Wall time for entries and leases, driven by the same virtual time as the timers. */
-  private final Clock clock = new VirtualClock(time);
+  private final Clock clock = new SchedulerClock(time);
   private final InMemoryCacheStore store = InMemoryCacheStore.builder().clock(clock).build();
 
   @AfterEach

@@ -1,5 +1,7 @@
 package dev.cacheaside.core;
 
+import dev.cacheaside.testing.MutableClock;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -12,7 +14,7 @@ import reactor.test.StepVerifier;
 
 /** The {@link LoadDecorator} hook: once per load, never on a hit, before the loader runs. */
 class LoadDecoratorTest {
-  private final FakeClock clock = new FakeClock();
+  private final MutableClock clock = new MutableClock();
   private final InMemoryCacheStore store = InMemoryCacheStore.builder().clock(clock).build();
 
   /** Holds every load back until {@link #open} fires, and counts the loads it decorated. */

@@ -1,5 +1,8 @@
 package dev.cacheaside.redis;
 
+import dev.cacheaside.testing.MutableClock;
+import dev.cacheaside.testing.SchedulerClock;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.cacheaside.core.BulkLoader;
@@ -13,9 +16,6 @@ import dev.cacheaside.redis.RedisFixture.Topology;
 import java.nio.ByteBuffer;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -91,30 +91,6 @@ class EarlyRefreshIT {
     return caches.stream().mapToLong(cache -> c.applyAsLong(cache.stats())).sum();
   }
 
-  /** Wall time read from a virtual time scheduler, so entries and loader delays move together. */
-  private static Clock clockOf(VirtualTimeScheduler time) {
-    return new Clock() {
-      @Override
-      public long millis() {
-        return time.now(TimeUnit.MILLISECONDS);
-      }
-
-      @Override
-      public Instant instant() {
-        return Instant.ofEpochMilli(millis());
-      }
-
-      @Override
-      public ZoneId getZone() {
-        return ZoneOffset.UTC;
-      }
-
-      @Override
-      public Clock withZone(ZoneId zone) {
-        throw new UnsupportedOperationException();
-      }
-    };
-  }
 
   /**
    * A hot key read continuously by four instances over three TTLs, a loader that takes 200 ms of
@@ -127,7 +103,7 @@ class EarlyRefreshIT {
       Topology topology) {
     VirtualTimeScheduler time = VirtualTimeScheduler.create();
     try {
-      Clock clock = clockOf(time);
+      Clock clock = new SchedulerClock(time);
       SplittableRandom random = new SplittableRandom(3);
       List<CacheAside<String, String>> instances = new ArrayList<>();
       for (int i = 0; i < 4; i++) {

@@ -1,5 +1,7 @@
 package dev.cacheaside.resilience;
 
+import dev.cacheaside.testing.MutableClock;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.cacheaside.core.CacheAside;

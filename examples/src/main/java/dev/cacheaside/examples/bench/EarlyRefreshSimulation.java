@@ -1,5 +1,7 @@
 package dev.cacheaside.examples.bench;
 
+import dev.cacheaside.testing.SchedulerClock;
+
 import dev.cacheaside.core.CacheAside;
 import dev.cacheaside.core.CacheStats;
 import dev.cacheaside.core.Codec;
@@ -8,8 +10,6 @@ import dev.cacheaside.core.InMemoryCacheStore;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -81,7 +81,7 @@ public final class EarlyRefreshSimulation {
   private static Result run(int readsPerSecond, Policy policy) {
     VirtualTimeScheduler time = VirtualTimeScheduler.create();
     try {
-      Clock clock = clockOf(time);
+      Clock clock = new SchedulerClock(time);
       SplittableRandom arrivals = new SplittableRandom(SEED);
       SplittableRandom loadTimes = new SplittableRandom(SEED + 1);
       SplittableRandom decisions = new SplittableRandom(SEED + 2);
@@ -170,28 +170,4 @@ public final class EarlyRefreshSimulation {
     }
   }
 
-  /** Wall time read from the virtual time scheduler: entries, leases and timers move together. */
-  private static Clock clockOf(VirtualTimeScheduler time) {
-    return new Clock() {
-      @Override
-      public long millis() {
-        return time.now(TimeUnit.MILLISECONDS);
-      }
-
-      @Override
-      public Instant instant() {
-        return Instant.ofEpochMilli(millis());
-      }
-
-      @Override
-      public ZoneId getZone() {
-        return ZoneOffset.UTC;
-      }
-
-      @Override
-      public Clock withZone(ZoneId zone) {
-        throw new UnsupportedOperationException();
-      }
-    };
-  }
 }
