@@ -37,12 +37,9 @@ final class MixedLoadSection {
         o.reads(), o.writes(), o.failed(), o.seconds(), (o.reads() + o.writes()) / o.seconds());
     report.row("hit ratio", "%.1f %% (%,d loads from PostgreSQL, from a cold cache)",
         100 * o.stats().hitRate(), o.stats().loads());
-    report.row("read latency", "p50 %.2f ms, p99 %.2f ms",
-        Report.percentileMillis(o.readLatencies(), 50),
-        Report.percentileMillis(o.readLatencies(), 99));
-    report.row("write latency", "p50 %.2f ms, p99 %.2f ms (commit, then invalidation)",
-        Report.percentileMillis(o.writeLatencies(), 50),
-        Report.percentileMillis(o.writeLatencies(), 99));
+    report.row("read latency", "%s", Report.p50p99(o.readLatencies(), 2));
+    report.row("write latency", "%s (commit, then invalidation)",
+        Report.p50p99(o.writeLatencies(), 2));
     report.row("read-back", "%,d of %,d written products served with an old price", o.stale(),
         o.written());
   }

@@ -86,10 +86,10 @@ final class OutageSection {
     }
     Outcome o = outage(env, sizes);
     for (Phase phase : o.phases()) {
-      report.row(phase.name, "%,d reads served, %,d failed; hit ratio %5.1f %%; p99 %5.1f ms;"
+      report.row(phase.name, "%,d reads served, %,d failed; hit ratio %5.1f %%; %s;"
               + " %,d writes, %,d failed; %,d Redis calls cut off", phase.served.sum(),
           phase.failed.sum(), 100 * phase.stats.hitRate(),
-          Report.percentileMillis(phase.latencies(), 99), phase.writes.sum(),
+          Report.p99(phase.latencies()), phase.writes.sum(),
           phase.failedWrites.sum(), phase.storeCallsCutOff);
     }
     report.row("recovery", "%s; %,d invalidations queued while down, %,d replayed, %s",
@@ -199,6 +199,8 @@ final class OutageSection {
     Flux.interval(Duration.ofMillis(10)).filter(tick -> inFlight.get() == 0).next()
         .timeout(Duration.ofSeconds(10), Mono.empty()).block();
     endPhase(cutOff, phases.get(3), products, mark);
+    // Invalidations queued by calls cut off late in the load are replayed shortly after it.
+    awaitRecovered(store);
     return new Outcome(phases, backAfter, store.stats(), store.recovered());
   }
 

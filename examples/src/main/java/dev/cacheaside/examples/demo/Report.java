@@ -11,6 +11,7 @@ import java.util.Locale;
  */
 final class Report {
   static final int LABEL_WIDTH = 16;
+  static final int WIDTH = 100;
 
   private final PrintStream out;
   private int sections;
@@ -25,9 +26,19 @@ final class Report {
     out.flush();
   }
 
+  /** A blank line, then "n. Title." and the explanation, wrapped at {@link #WIDTH} columns. */
   void section(String title, String explanation) {
     out.println();
-    line("%d. %s. %s", ++sections, title, explanation);
+    line("%d. %s.", ++sections, title);
+    StringBuilder current = new StringBuilder("  ");
+    for (String word : explanation.split(" ")) {
+      if (current.length() + 1 + word.length() > WIDTH) {
+        out.println(current);
+        current = new StringBuilder("  ");
+      }
+      current.append(' ').append(word);
+    }
+    line("%s", current);
   }
 
   /** A result row: an indented label column, then the measured numbers. */
@@ -35,15 +46,29 @@ final class Report {
     line("   %-" + LABEL_WIDTH + "s %s", label, String.format(Locale.ROOT, format, args));
   }
 
-  /** The p-th percentile (0..100) of nanosecond samples, in milliseconds; 0 without samples. */
-  static double percentileMillis(long[] nanos, double p) {
+  /**
+   * "p50 x ms, p99 y ms" of nanosecond samples (nearest rank), with {@code decimals} digits;
+   * "no samples" when there are none.
+   */
+  static String p50p99(long[] nanos, int decimals) {
     if (nanos.length == 0) {
-      return 0;
+      return "no samples";
     }
     long[] sorted = nanos.clone();
     Arrays.sort(sorted);
-    int index = (int) Math.ceil(p / 100.0 * sorted.length) - 1;
-    return sorted[Math.max(0, Math.min(sorted.length - 1, index))] / 1e6;
+    String format = "p50 %." + decimals + "f ms, p99 %." + decimals + "f ms";
+    return String.format(Locale.ROOT, format, rank(sorted, 0.50) / 1e6, rank(sorted, 0.99) / 1e6);
+  }
+
+  static String p99(long[] nanos) {
+    long[] sorted = nanos.clone();
+    Arrays.sort(sorted);
+    return nanos.length == 0 ? "p99 -" : String.format(Locale.ROOT, "p99 %5.1f ms",
+        rank(sorted, 0.99) / 1e6);
+  }
+
+  private static long rank(long[] sorted, double quantile) {
+    return sorted[Math.max(0, (int) Math.ceil(quantile * sorted.length) - 1)];
   }
 
   static double millisSince(long startNanos) {

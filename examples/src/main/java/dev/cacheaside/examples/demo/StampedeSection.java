@@ -35,14 +35,12 @@ final class StampedeSection {
     // The exact line issue 2 asks the demo to print.
     report.line("stampede: %d concurrent requests, %d loader calls", leased.requests(),
         leased.loaderCalls());
-    report.row("leases (default)", "%,d loader call, %,d of %,d callers answered, p50 %.1f ms,"
-            + " p99 %.1f ms", leased.loaderCalls(), leased.answered(), leased.requests(),
-        Report.percentileMillis(leased.latencies(), 50),
-        Report.percentileMillis(leased.latencies(), 99));
+    report.row("leases (default)", "%,d loader call, %,d of %,d callers answered, %s",
+        leased.loaderCalls(), leased.answered(), leased.requests(),
+        Report.p50p99(leased.latencies(), 1));
     report.row("leases off", "%,d loader calls (one per instance), %,d of %,d callers answered,"
-            + " p50 %.1f ms, p99 %.1f ms", plain.loaderCalls(), plain.answered(), plain.requests(),
-        Report.percentileMillis(plain.latencies(), 50),
-        Report.percentileMillis(plain.latencies(), 99));
+            + " %s", plain.loaderCalls(), plain.answered(), plain.requests(),
+        Report.p50p99(plain.latencies(), 1));
   }
 
   static Outcome stampede(DemoEnv env, DemoSizes sizes, boolean leases) {
