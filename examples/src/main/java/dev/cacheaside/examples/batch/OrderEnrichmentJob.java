@@ -14,7 +14,7 @@ import java.util.Set;
  * The batch job as a program: seeds the {@code products} table on embedded PostgreSQL (or the one
  * named by {@code CACHE_ASIDE_PG_URL}), enriches 20,000 skewed order lines through a Redis cache
  * (embedded, or {@code CACHE_ASIDE_REDIS_URI}) twice, cold then warm, printing progress and the
- * database queries and Redis calls each run needed.
+ * database queries and Redis round trips (cache store calls) each run needed.
  *
  * <p>System properties: {@code batch.lines} (20,000), {@code batch.products} (5,000 seeded),
  * {@code batch.ids} (ids drawn from 1..5,250, so some do not exist), {@code batch.size} (1,000
@@ -73,7 +73,7 @@ public final class OrderEnrichmentJob {
         double ms = (System.nanoTime() - start) / 1e6;
         System.out.printf(Locale.ROOT, "%s pass: %,d lines (%,d with an unknown product), order"
                 + " total %,.2f, in %.0f ms: %d database queries loading %,d ids, %d Redis"
-                + " calls%n%n", pass, done, unknown, totalCents / 100.0, ms,
+                + " round trips%n%n", pass, done, unknown, totalCents / 100.0, ms,
             job.queries() - queriesBefore, job.keysLoaded() - keysBefore,
             store.calls() - callsBefore);
       }

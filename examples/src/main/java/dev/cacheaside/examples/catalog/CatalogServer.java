@@ -90,8 +90,8 @@ public final class CatalogServer {
         postgres.managed() ? "embedded" : "from " + TestPostgres.URL_ENV);
     ConnectionFactory pool = postgres.pool();
     Long inserted = ProductTable.createAndSeed(pool, count).block();
-    System.out.printf(Locale.ROOT, "table products: %d products seeded (ids 1..%d)%n", inserted,
-        count);
+    System.out.printf(Locale.ROOT, "table products: ids 1..%d (%d rows inserted now)%n", count,
+        inserted);
 
     Catalog catalog = Catalog.create(redis.client(), pool);
     DisposableServer disposable = server.start(catalog, host, port);
