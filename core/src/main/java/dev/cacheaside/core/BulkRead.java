@@ -18,6 +18,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
 import org.jspecify.annotations.Nullable;
 import org.reactivestreams.Publisher;
 import reactor.core.publisher.Flux;
@@ -72,6 +73,8 @@ final class BulkRead<K, V> {
   private final StatsCounter stats;
   private final ConcurrentHashMap<String, Flight<V>> inflight;
   private final BackgroundRefresher<K, V> refresher;
+  /** Whether fresh hits are offered to early refresh; when not, no list of them is built. */
+  private final boolean refreshes;
 
   BulkRead(DefaultCacheAside<K, V> cache) {
     this.cache = cache;
@@ -81,6 +84,7 @@ final class BulkRead<K, V> {
     this.stats = cache.counters();
     this.inflight = cache.inflight();
     this.refresher = cache.refresher();
+    this.refreshes = !settings.refresh().policy().isNone();
   }
 
   /** One requested key and its formatted key (formatted as it arrives, so bad keys fail early). */
@@ -154,6 +158,7 @@ final class BulkRead<K, V> {
 
     Flux<BulkResult<K, V>> completionOrder() {
       return answers().flatMapIterable(batch -> {
+        count(batch);
         List<BulkResult<K, V>> results = new ArrayList<>(batch.size());
         for (Slot<K, V> slot : batch) {
           results.add(result(slot, slot.key));
@@ -167,8 +172,38 @@ final class BulkRead<K, V> {
     }
 
     Flux<BulkResult<K, V>> requestOrder() {
-      return answers().thenMany(Flux.range(0, requests.size())
+      return answers().doOnNext(this::count).thenMany(Flux.range(0, requests.size())
           .map(i -> result(slotOfRequest.get(i), requests.get(i).key())));
+    }
+
+    /**
+     * Counts the outcomes of a batch, each as often as it was requested, with one add per kind
+     * instead of one increment per request (errors are not outcomes, as on the single-key path).
+     */
+    private void count(List<Slot<K, V>> batch) {
+      long hits = 0;
+      long negativeHits = 0;
+      long staleHits = 0;
+      long misses = 0;
+      for (Slot<K, V> slot : batch) {
+        Outcome<V> outcome = slot.outcome;
+        if (slot.error != null || outcome == null) {
+          continue;
+        }
+        List<K> more = slot.more;
+        int requested = more == null ? 1 : 1 + more.size();
+        switch (outcome.kind()) {
+          case HIT -> hits += requested;
+          case NEGATIVE_HIT -> negativeHits += requested;
+          case STALE_HIT -> staleHits += requested;
+          case LOADED -> misses += requested;
+          default -> throw new IllegalStateException("unknown outcome " + outcome.kind());
+        }
+      }
+      add(stats.hits, hits);
+      add(stats.negativeHits, negativeHits);
+      add(stats.staleHits, staleHits);
+      add(stats.misses, misses);
     }
 
     private BulkResult<K, V> result(Slot<K, V> slot, K key) {
@@ -177,7 +212,6 @@ final class BulkRead<K, V> {
         return BulkResult.failed(key, error);
       }
       Outcome<V> outcome = Objects.requireNonNull(slot.outcome, "answered slot has no outcome");
-      cache.count(outcome);
       V value = outcome.value();
       return value == null ? BulkResult.absent(key) : BulkResult.found(key, value);
     }
@@ -212,7 +246,7 @@ final class BulkRead<K, V> {
     private Flux<List<Slot<K, V>>> read(List<Slot<K, V>> slots) {
       return getAll(slots).flatMapMany(found -> {
         List<Slot<K, V>> hits = new ArrayList<>(slots.size());
-        List<BackgroundRefresher.Hit> fresh = new ArrayList<>(slots.size());
+        List<BackgroundRefresher.Hit> fresh = refreshes ? new ArrayList<>(slots.size()) : List.of();
         List<Slot<K, V>> pending = new ArrayList<>();
         List<String> corrupt = new ArrayList<>();
         for (Slot<K, V> slot : slots) {
@@ -225,8 +259,10 @@ final class BulkRead<K, V> {
           switch (decoded.state()) {
             case FRESH -> {
               hits.add(answer(slot, Outcome.hit(decoded.value())));
-              fresh.add(new BackgroundRefresher.Hit(slot.storeKey,
-                  Objects.requireNonNull(decoded.envelope())));
+              if (refreshes) {
+                fresh.add(new BackgroundRefresher.Hit(slot.storeKey,
+                    Objects.requireNonNull(decoded.envelope())));
+              }
             }
             case STALE -> {
               slot.stale = Outcome.stale(decoded.value());
@@ -238,7 +274,9 @@ final class BulkRead<K, V> {
             }
           }
         }
-        refresher.onHits(fresh, storeKeys -> refreshDue(storeKeys, hits));
+        if (refreshes) {
+          refresher.onHits(fresh, storeKeys -> refreshDue(storeKeys, hits));
+        }
         if (pending.isEmpty()) {
           return batch(hits);
         }
@@ -615,6 +653,12 @@ final class BulkRead<K, V> {
 
     Loaded(Throwable error, long startNanos) {
       this(null, error, 0, System.nanoTime() - startNanos);
+    }
+  }
+
+  private static void add(LongAdder counter, long n) {
+    if (n > 0) {
+      counter.add(n);
     }
   }
 

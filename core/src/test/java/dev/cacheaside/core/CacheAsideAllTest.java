@@ -168,6 +168,30 @@ class CacheAsideAllTest {
     assertThat(db.calls.get(1)).as("only the expired negatives").isEqualTo(Set.of(5, 6, 7, 8, 9));
   }
 
+  @ParameterizedTest
+  @EnumSource(BulkOrder.class)
+  void stats_countEveryRequest_duplicatesIncluded(BulkOrder order) {
+    // One window, so a key loaded by an earlier window cannot turn into a hit of a later one.
+    CacheAside<Integer, String> cache = builder().bulkWindow(8, Duration.ofSeconds(1))
+        .negativeTtl(Duration.ofSeconds(30)).build();
+    warm(0, 2);
+    Database db = new Database(5);
+    // 0 and 1 cached (0 asked twice), 3 loaded (asked twice), 7 not found (asked three times).
+    List<Integer> keys = List.of(0, 3, 0, 1, 7, 3, 7, 7);
+
+    all(cache.cacheAsideAll(Flux.fromIterable(keys), db, order));
+    CacheStats first = cache.stats();
+    all(cache.cacheAsideAll(Flux.fromIterable(keys), db, order));
+    CacheStats second = cache.stats().minus(first);
+
+    assertThat(first.hits()).as("first: hits").isEqualTo(3);
+    assertThat(first.misses()).as("first: 3 and 7, each as often as asked").isEqualTo(5);
+    assertThat(first.negativeHits()).isZero();
+    assertThat(second.hits()).as("second: 0, 1 and the stored 3").isEqualTo(5);
+    assertThat(second.negativeHits()).as("second: the negative entry of 7").isEqualTo(3);
+    assertThat(second.misses()).isZero();
+  }
+
   @Test
   void keyInFlightViaCacheAside_bulkJoinsIt_oneLoad() {
     CacheAside<Integer, String> cache = builder().build();

@@ -240,20 +240,27 @@ public final class RedisCacheStore implements CacheStore, AutoCloseable {
   /**
    * {@code MGET} of the value keys (in a cluster, one {@code MGET} per hash slot, sent together).
    *
-   * <p>Emits a new mutable map of the present keys to their bytes (absent keys are not in it;
-   * duplicate keys are read once); an empty collection emits an empty map without a round trip.
+   * <p>Emits a new mutable map of the present keys to their bytes (absent keys are not in it; a
+   * duplicate key is in it once); an empty collection emits an empty map without a round trip.
+   * Keys are not de-duplicated first: callers (the core's bulk read) pass distinct keys already,
+   * a second pass cost more than the rare duplicate {@code MGET} argument it would save.
    */
   @Override
   public Mono<Map<String, byte[]>> getAll(Collection<String> keys) {
-    String[] distinct = distinctKeys(keys);
-    if (distinct.length == 0) {
+    Objects.requireNonNull(keys, "keys must not be null");
+    int n = keys.size();
+    if (n == 0) {
       return Mono.fromSupplier(HashMap::new);
     }
-    String[] valueKeys = new String[distinct.length];
-    for (int i = 0; i < distinct.length; i++) {
-      valueKeys[i] = valueKey(distinct[i]);
+    String[] cacheKeys = new String[n];
+    String[] valueKeys = new String[n];
+    int i = 0;
+    for (String key : keys) {
+      cacheKeys[i] = key;
+      valueKeys[i] = valueKey(key);
+      i++;
     }
-    return redis.mget(valueKeys).collect(() -> new Hits(distinct), Hits::add).map(Hits::found);
+    return redis.mget(valueKeys).collect(() -> new Hits(cacheKeys), Hits::add).map(Hits::found);
   }
 
   /**
