@@ -13,9 +13,12 @@ import java.util.function.Function;
 import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 import org.reactivestreams.Publisher;
+import org.reactivestreams.Subscription;
+import reactor.core.CoreSubscriber;
 import reactor.core.Exceptions;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.core.publisher.Operators;
 import reactor.util.Logger;
 import reactor.util.Loggers;
 import reactor.util.retry.Retry;
@@ -36,13 +39,13 @@ import reactor.util.retry.Retry;
  * </ol>
  *
  * <h2>Sharing in this JVM</h2>
- * The in-flight map holds one {@code cache()}d read per key. Why the second cache check must be
+ * The in-flight map holds one shared read per key ({@link ReadFlight}). Why the second cache check must be
  * inside the flight (as groupcache's singleflight notes): caller A misses on {@code GET};
  * meanwhile caller B's flight loads, stores and leaves the map; if A now started a load straight
  * away it would load again. So a flight always begins with the store read, never with the load,
  * and a caller that misses outside a flight joins or starts a flight that reads again.
- * {@code cache()} does not cancel its source when a subscriber cancels, so one caller's cancel
- * never cancels the load others wait on; the entry leaves the map when the flight terminates.
+ * A flight does not cancel its read when a subscriber cancels, so one caller's cancel never
+ * cancels the load others wait on; the entry leaves the map when the flight terminates.
  *
  * <h2>Early refresh</h2>
  * A fresh hit asks the {@link BackgroundRefresher} whether to refresh in the background; misses
@@ -79,7 +82,7 @@ final class DefaultCacheAside<K, V> implements CacheAside<K, V> {
 
   /**
    * A read in flight; the holder exists so the flight can remove exactly itself from the map. A
-   * single-key flight's mono is its {@code cache()}d read; a bulk flight's mono is a sink that its
+   * single-key flight's mono is its {@link ReadFlight}; a bulk flight's mono is a sink that its
    * window completes ({@link BulkRead}).
    */
   static final class Flight<V> {
@@ -172,17 +175,97 @@ final class DefaultCacheAside<K, V> implements CacheAside<K, V> {
   @Override
   public Mono<V> cacheAside(K key, Function<? super K, ? extends Mono<V>> loader) {
     Objects.requireNonNull(loader, "loader must not be null");
-    String baseKey = baseKey(key);
-    Mono<Outcome<V>> outcome = withStoreKey(baseKey, storeKey -> {
-      Read<K, V> read = new Read<>(key, storeKey, loader);
-      return settings.shareReads() ? join(storeKey, () -> readThrough(read)) : readUnshared(read);
-    });
-    return outcome.handle((o, sink) -> {
-      count(o);
-      if (o.value() != null) {
-        sink.next(o.value());
+    return new Call(key, baseKey(key), loader).assembled();
+  }
+
+  /**
+   * One {@code cacheAside} call: each subscription is a read of its own. It subscribes straight
+   * to the read ({@link ReadFlight}) and maps the outcome to the value itself, instead of through
+   * {@code defer} and {@code handle}, because on the hit path every operator layer shows.
+   */
+  private final class Call extends Mono<V> {
+    private final K key;
+    private final String baseKey;
+    private final Function<? super K, ? extends Mono<V>> loader;
+
+    Call(K key, String baseKey, Function<? super K, ? extends Mono<V>> loader) {
+      this.key = key;
+      this.baseKey = baseKey;
+      this.loader = loader;
+    }
+
+    /** This call as the assembly hooks (debug tracebacks, if installed) want it. */
+    Mono<V> assembled() {
+      return onAssembly(this);
+    }
+
+    @Override
+    public void subscribe(CoreSubscriber<? super V> actual) {
+      Mono<Outcome<V>> outcome;
+      try {
+        long current = generation.currentIfFresh();
+        outcome = current >= 0
+            ? read(Generation.keyOf(baseKey, current))
+            : generation.refresh().flatMap(g -> read(Generation.keyOf(baseKey, g)));
+      } catch (Throwable e) {
+        Operators.error(actual, Operators.onOperatorError(e, actual.currentContext()));
+        return;
       }
-    });
+      outcome.subscribe(new ValueOf(actual));
+    }
+
+    private Mono<Outcome<V>> read(String storeKey) {
+      Read<K, V> read = new Read<>(key, storeKey, loader);
+      return settings.shareReads() ? joinFlight(read) : new ReadFlight<>(
+          DefaultCacheAside.this, read, false, () -> { });
+    }
+  }
+
+  /** Counts a read's outcome for its caller and emits the value ("not found" completes empty). */
+  private final class ValueOf extends Operators.MonoSubscriber<Outcome<V>, V> {
+    @SuppressWarnings("NotNullFieldNotInitialized")
+    private Subscription upstream;
+    private @Nullable Outcome<V> outcome;
+
+    ValueOf(CoreSubscriber<? super V> actual) {
+      super(actual);
+    }
+
+    @Override
+    public void onSubscribe(Subscription s) {
+      if (Operators.validate(upstream, s)) {
+        upstream = s;
+        actual.onSubscribe(this);
+        s.request(Long.MAX_VALUE);
+      }
+    }
+
+    @Override
+    public void onNext(Outcome<V> o) {
+      outcome = o;
+    }
+
+    @Override
+    public void onComplete() {
+      Outcome<V> o = outcome;
+      if (o == null) {
+        actual.onComplete();
+        return;
+      }
+      count(o);
+      V value = o.value();
+      if (value != null) {
+        complete(value);
+      } else {
+        actual.onComplete();
+      }
+    }
+
+    @Override
+    public void cancel() {
+      super.cancel();
+      upstream.cancel();
+    }
   }
 
   void count(Outcome<V> outcome) {
@@ -195,17 +278,22 @@ final class DefaultCacheAside<K, V> implements CacheAside<K, V> {
     }
   }
 
-  private Mono<Outcome<V>> join(String storeKey, Supplier<Mono<Outcome<V>>> work) {
+  /**
+   * Joins the key's read in flight, or starts one. A flight always begins with the store read,
+   * never with the load (see the class comment).
+   */
+  Mono<Outcome<V>> joinFlight(Read<K, V> read) {
+    String storeKey = read.storeKey();
     Flight<V> existing = inflight.get(storeKey);
     if (existing != null) {
       stats.coalesced.increment();
       return existing.mono;
     }
     Flight<V> flight = new Flight<>();
-    // The flight leaves the map before its outcome travels on (doOnEach runs first), so a read
-    // started by a caller that already has the outcome never joins the finished flight and is
-    // answered and counted twice. cache() never cancels its source, so no cancel path is needed.
-    flight.mono = work.get().doOnEach(signal -> inflight.remove(storeKey, flight)).cache();
+    // The flight leaves the map before its outcome travels on, so a read started by a caller
+    // that already has the outcome never joins the finished flight and is answered and counted
+    // twice. A flight never cancels its read, so no cancel path is needed.
+    flight.mono = new ReadFlight<>(this, read, true, () -> inflight.remove(storeKey, flight));
     existing = inflight.putIfAbsent(storeKey, flight);
     if (existing != null) {
       stats.coalesced.increment();
@@ -214,34 +302,12 @@ final class DefaultCacheAside<K, V> implements CacheAside<K, V> {
     return flight.mono;
   }
 
-  /** Each caller reads the store itself; only what is not a fresh hit is shared. */
-  private Mono<Outcome<V>> readUnshared(Read<K, V> read) {
-    return storeGet(read).flatMap(bytes -> {
-      Decoded<V> decoded = decode(read.storeKey(), bytes);
-      if (decoded.state() != Decoded.State.FRESH) {
-        return Mono.<Outcome<V>>empty();
-      }
-      refresher.onHit(read, Objects.requireNonNull(decoded.envelope()));
-      return Mono.just(Outcome.hit(decoded.value()));
-    }).switchIfEmpty(Mono.defer(() -> join(read.storeKey(), () -> readThrough(read))));
+  CacheStore store() {
+    return store;
   }
 
-  private Mono<byte[]> storeGet(Read<K, V> read) {
-    return store.get(read.storeKey()).onErrorResume(e -> {
-      storeError("get", read.storeKey(), e);
-      return Mono.empty();
-    });
-  }
-
-  /** Step 1: the plain read; a miss goes on to the lease. */
-  private Mono<Outcome<V>> readThrough(Read<K, V> read) {
-    return storeGet(read)
-        .flatMap(bytes -> onFound(read, bytes, true))
-        .switchIfEmpty(Mono.defer(() -> onMiss(read, true)));
-  }
-
-  /** Step 2: a miss. A refresh of the key in flight is the load; else the lease, or a load. */
-  private Mono<Outcome<V>> onMiss(Read<K, V> read, boolean mayRetry) {
+  /** A miss. A refresh of the key in flight is the load; else the lease, or a load. */
+  Mono<Outcome<V>> onMiss(Read<K, V> read, boolean mayRetry) {
     return refresher.joinOr(read.storeKey(), null, () -> leaseOrLoad(read, mayRetry));
   }
 
@@ -299,7 +365,11 @@ final class DefaultCacheAside<K, V> implements CacheAside<K, V> {
 
   /** The store returned bytes: fresh, stale or corrupt. */
   private Mono<Outcome<V>> onFound(Read<K, V> read, byte[] bytes, boolean mayRetry) {
-    Decoded<V> decoded = decode(read.storeKey(), bytes);
+    return onDecoded(read, decode(read.storeKey(), bytes), mayRetry);
+  }
+
+  /** A decoded entry: fresh answers, stale is refreshed, corrupt is deleted and read again. */
+  Mono<Outcome<V>> onDecoded(Read<K, V> read, Decoded<V> decoded, boolean mayRetry) {
     return switch (decoded.state()) {
       case FRESH -> {
         refresher.onHit(read, Objects.requireNonNull(decoded.envelope()));
