@@ -71,7 +71,7 @@ public final class ComparisonBenchmark {
         redis.version(), postgres.version(), Runtime.getRuntime().availableProcessors(),
         System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));
     try (TestSchema schema = postgres.newSchema();
-        ProductTable table = ProductTable.create(schema,
+        CountedProducts table = CountedProducts.create(schema,
             Math.max(KEYS, Approach.values().length * RACES), POOL)) {
       hitPath(redis, table, "hit-" + run);
       stampedes(redis, table, "stampede-" + run);
@@ -80,7 +80,7 @@ public final class ComparisonBenchmark {
     System.exit(0);
   }
 
-  private static void hitPath(TestRedis redis, ProductTable table, String namespace) {
+  private static void hitPath(TestRedis redis, CountedProducts table, String namespace) {
     Map<Long, Product> rows =
         Objects.requireNonNull(table.all().collectMap(Product::id).block(), "no rows");
     Function<Long, Mono<Product>> fromRows = id -> Mono.justOrEmpty(rows.get(id));
@@ -88,7 +88,7 @@ public final class ComparisonBenchmark {
         redis.client().connect(RedisCodec.of(StringCodec.UTF8, ByteArrayCodec.INSTANCE));
     RedisReactiveCommands<String, byte[]> rawCommands = raw.reactive();
     String rawPrefix = namespace + ":raw:";
-    Flux.range(0, KEYS).flatMap(i -> rawCommands.set(rawPrefix + i,
+    Flux.range(1, KEYS).flatMap(i -> rawCommands.set(rawPrefix + i,
         Contender.CODEC.encode(rows.get((long) i))), 64).blockLast();
 
     Map<String, IntFunction<? extends Mono<?>>> variants = new LinkedHashMap<>();
@@ -101,14 +101,14 @@ public final class ComparisonBenchmark {
       Contender contender = approach.open(redis, namespace + "-" + approach.name()
           .toLowerCase(Locale.ROOT));
       contenders.add(contender);
-      Flux.range(0, KEYS).flatMap(i -> contender.read(i, fromRows), 64).blockLast();
+      Flux.range(1, KEYS).flatMap(i -> contender.read(i, fromRows), 64).blockLast();
       variants.put(approach.label(), i -> contender.read(i, hitsOnly));
     }
 
     SplittableRandom random = new SplittableRandom(42);
     int[] keys = new int[READS];
     for (int i = 0; i < READS; i++) {
-      keys[i] = random.nextInt(KEYS);
+      keys[i] = 1 + random.nextInt(KEYS); // the table's ids are 1..rows
     }
     System.out.printf(Locale.ROOT, "%n### Hit path: %,d reads per round, %,d warm keys (uniform),"
         + " flatMap concurrency %d, median of %d interleaved rounds%n%n", READS, KEYS, CONCURRENCY,
@@ -118,7 +118,7 @@ public final class ComparisonBenchmark {
     raw.close();
   }
 
-  private static void stampedes(TestRedis redis, ProductTable table, String namespace) {
+  private static void stampedes(TestRedis redis, CountedProducts table, String namespace) {
     Map<Approach, List<Stampede.Outcome>> outcomes = new EnumMap<>(Approach.class);
     for (int round = 0; round < STAMPEDE_ROUNDS; round++) { // interleaved, like the hit path
       for (Approach approach : Approach.values()) {
@@ -137,13 +137,13 @@ public final class ComparisonBenchmark {
         approach.label(), Stampede.medianCells(rounds)));
   }
 
-  private static void races(TestRedis redis, ProductTable table, String namespace) {
+  private static void races(TestRedis redis, CountedProducts table, String namespace) {
     System.out.printf(Locale.ROOT, "%n### Stale-set race, forced %d times per approach: a reader"
         + " misses and loads the row, a writer updates it and invalidates, then the reader's store"
         + " lands%n%n", RACES);
     System.out.println("| approach | stale entries left (a later read serves the old row) |");
     System.out.println("|---|---:|");
-    long id = 0;
+    long id = 1;
     for (Approach approach : Approach.values()) {
       int stale = 0;
       for (int i = 0; i < RACES; i++) {

@@ -29,7 +29,7 @@ final class ComparisonScenarios {
    * taking {@code queryTime} on the server. The loader sends its query once every caller has
    * arrived (see {@link Stampede#allArrived()}). Returns the queries sent and each caller's latency.
    */
-  static Stampede.Outcome stampede(Approach approach, TestRedis redis, ProductTable table,
+  static Stampede.Outcome stampede(Approach approach, TestRedis redis, CountedProducts table,
       String namespace, int instances, int callers, long id, Duration queryTime) {
     List<Contender> contenders = new ArrayList<>();
     try {
@@ -57,7 +57,7 @@ final class ComparisonScenarios {
    * a read afterwards, through the writer instance, serves the old name: a stale entry that stays
    * until its TTL.
    */
-  static boolean staleSetRace(Approach approach, TestRedis redis, ProductTable table,
+  static boolean staleSetRace(Approach approach, TestRedis redis, CountedProducts table,
       String namespace, long id) {
     try (Contender reader = approach.open(redis, namespace);
         Contender writer = approach.open(redis, namespace)) {

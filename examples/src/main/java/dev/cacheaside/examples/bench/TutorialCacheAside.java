@@ -2,6 +2,7 @@ package dev.cacheaside.examples.bench;
 
 import dev.cacheaside.examples.Product;
 import io.lettuce.core.RedisClient;
+import io.lettuce.core.SetArgs;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.reactive.RedisReactiveCommands;
 import io.lettuce.core.codec.ByteArrayCodec;
@@ -33,7 +34,7 @@ final class TutorialCacheAside implements Contender {
     return redis.get(key)
         .map(CODEC::decode)
         .switchIfEmpty(Mono.defer(() -> loader.apply(id).flatMap(product ->
-            redis.setex(key, TTL.toSeconds(), CODEC.encode(product)).thenReturn(product))));
+            redis.set(key, CODEC.encode(product), SetArgs.Builder.ex(TTL)).thenReturn(product))));
   }
 
   @Override
