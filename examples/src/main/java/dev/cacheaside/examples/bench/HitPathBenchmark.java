@@ -67,7 +67,7 @@ public final class HitPathBenchmark {
       skewed[i] = zipf.next(random);
     }
 
-    Map<String, IntFunction<Mono<Product>>> variants = new LinkedHashMap<>();
+    Map<String, IntFunction<? extends Mono<?>>> variants = new LinkedHashMap<>();
     variants.put("raw Lettuce GET + decode", i -> rawCommands.get("raw:" + i).map(codec::decode));
     variants.put("cacheAside (shared reads)", i -> shared.cacheAside((long) i,
         id -> Mono.error(new IllegalStateException("benchmark expects hits only"))));
@@ -81,35 +81,9 @@ public final class HitPathBenchmark {
     for (Map.Entry<String, int[]> workload : Map.of("uniform", uniform,
         "zipf(" + ZIPF + ")", skewed).entrySet().stream().sorted(Map.Entry.comparingByKey())
         .toList()) {
-      int[] keys = workload.getValue();
-      // Warm-up rounds, then interleaved measured rounds so drift hits every variant alike.
-      for (IntFunction<Mono<Product>> op : variants.values()) {
-        run(op, keys);
-        run(op, keys);
-      }
-      Map<String, double[]> throughput = new LinkedHashMap<>();
-      variants.keySet().forEach(name -> throughput.put(name, new double[ROUNDS]));
-      for (int round = 0; round < ROUNDS; round++) {
-        for (Map.Entry<String, IntFunction<Mono<Product>>> v : variants.entrySet()) {
-          throughput.get(v.getKey())[round] = run(v.getValue(), keys);
-        }
-      }
-      double rawMedian = Stats.median(throughput.values().iterator().next());
-      System.out.printf(Locale.ROOT, "%n| keys: %s | reads/s (median) | vs raw | min..max |%n",
-          workload.getKey());
-      System.out.println("|---|---:|---:|---|");
-      for (Map.Entry<String, double[]> t : throughput.entrySet()) {
-        double[] values = t.getValue();
-        double median = Stats.median(values);
-        double min = Double.MAX_VALUE;
-        double max = 0;
-        for (double v : values) {
-          min = Math.min(min, v);
-          max = Math.max(max, v);
-        }
-        System.out.printf(Locale.ROOT, "| %s | %,.0f | %.1f %% | %,.0f..%,.0f |%n", t.getKey(),
-            median, 100.0 * median / rawMedian, min, max);
-      }
+      System.out.println();
+      Throughput.printTable("keys: " + workload.getKey(),
+          Throughput.interleaved(variants, workload.getValue(), CONCURRENCY, ROUNDS));
     }
     System.out.println();
     System.out.println("shared-reads stats: " + shared.stats());
@@ -122,12 +96,5 @@ public final class HitPathBenchmark {
   private static Product product(long id) {
     return new Product(id, "Product number " + id + " with a name of typical length",
         100 + id % 10_000);
-  }
-
-  /** Runs every read once and returns reads per second. */
-  private static double run(IntFunction<Mono<Product>> op, int[] keys) {
-    long start = System.nanoTime();
-    Flux.range(0, keys.length).flatMap(i -> op.apply(keys[i]), CONCURRENCY).blockLast();
-    return keys.length / ((System.nanoTime() - start) / 1e9);
   }
 }

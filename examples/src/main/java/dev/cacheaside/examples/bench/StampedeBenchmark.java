@@ -10,9 +10,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
-import reactor.core.publisher.Flux;
+import java.util.function.Supplier;
 import reactor.core.publisher.Mono;
-import reactor.core.scheduler.Schedulers;
 
 /**
  * Cross-instance cold-key stampede: N instances (each its own connection and in-flight map, as
@@ -38,27 +37,19 @@ public final class StampedeBenchmark {
     int round = 0;
     for (int[] cell : grid) {
       for (boolean leases : new boolean[] {false, true}) {
-        double[] loads = new double[ROUNDS];
-        double[] p50 = new double[ROUNDS];
-        double[] p99 = new double[ROUNDS];
+        List<Stampede.Outcome> rounds = new ArrayList<>();
         for (int r = 0; r < ROUNDS; r++) {
-          long[] result = stampede(redis, cell[0], cell[1], leases, "stampede-" + (round++));
-          loads[r] = result[0];
-          long[] latencies = new long[result.length - 1];
-          System.arraycopy(result, 1, latencies, 0, latencies.length);
-          p50[r] = Stats.percentileMicros(latencies, 50) / 1000;
-          p99[r] = Stats.percentileMicros(latencies, 99) / 1000;
+          rounds.add(stampede(redis, cell[0], cell[1], leases, "stampede-" + (round++)));
         }
-        System.out.printf(Locale.ROOT, "| %d x %d | %s | %.0f | %.1f | %.1f |%n", cell[0], cell[1],
-            leases ? "on" : "off", Stats.median(loads), Stats.median(p50), Stats.median(p99));
+        System.out.printf(Locale.ROOT, "| %d x %d | %s | %s |%n", cell[0], cell[1],
+            leases ? "on" : "off", Stampede.medianCells(rounds));
       }
     }
     System.exit(0);
   }
 
-  /** Returns {loads, latency of each subscriber in nanos...}. */
-  private static long[] stampede(TestRedis redis, int instances, int subscribers, boolean leases,
-      String name) {
+  private static Stampede.Outcome stampede(TestRedis redis, int instances, int subscribers,
+      boolean leases, String name) {
     List<RedisCacheStore> stores = new ArrayList<>();
     List<CacheAside<String, String>> caches = new ArrayList<>();
     for (int i = 0; i < instances; i++) {
@@ -72,17 +63,10 @@ public final class StampedeBenchmark {
       loads.incrementAndGet();
       return Mono.delay(LOAD_TIME).thenReturn("row");
     };
-    long[] result = new long[1 + instances * subscribers];
-    AtomicInteger slot = new AtomicInteger(1);
-    Flux.fromIterable(caches)
-        .flatMap(cache -> Flux.range(0, subscribers).flatMap(i -> Mono.defer(() -> {
-          long start = System.nanoTime();
-          return cache.cacheAside("cold", loader)
-              .doOnNext(v -> result[slot.getAndIncrement()] = System.nanoTime() - start);
-        }).subscribeOn(Schedulers.parallel()), subscribers), instances)
-        .blockLast(Duration.ofMinutes(1));
-    result[0] = loads.get();
+    List<Supplier<Mono<String>>> reads = new ArrayList<>();
+    caches.forEach(cache -> reads.add(() -> cache.cacheAside("cold", loader)));
+    long[] latencies = new Stampede().run(reads, subscribers);
     stores.forEach(RedisCacheStore::close);
-    return result;
+    return new Stampede.Outcome(loads.get(), latencies);
   }
 }

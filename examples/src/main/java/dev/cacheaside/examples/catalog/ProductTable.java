@@ -91,7 +91,8 @@ public final class ProductTable {
         .singleOrEmpty();
   }
 
-  static Product fromRow(Row row) {
+  /** The product of a row with the columns {@code id, name, price_cents}. */
+  public static Product fromRow(Row row) {
     return new Product(
         Objects.requireNonNull(row.get("id", Long.class), "id"),
         Objects.requireNonNull(row.get("name", String.class), "name"),
