@@ -198,7 +198,7 @@ final class ReadFlight<K, V> extends Mono<Outcome<V>> implements CoreSubscriber<
     }
   }
 
-  @SuppressWarnings("unchecked")
+  @SuppressWarnings({"unchecked", "rawtypes"})
   private boolean add(Inner<V> inner) {
     for (;;) {
       Inner<V>[] current = subscribers;
@@ -214,7 +214,7 @@ final class ReadFlight<K, V> extends Mono<Outcome<V>> implements CoreSubscriber<
     }
   }
 
-  @SuppressWarnings("unchecked")
+  @SuppressWarnings({"unchecked", "rawtypes"})
   private void remove(Inner<V> inner) {
     for (;;) {
       Inner<V>[] current = subscribers;
