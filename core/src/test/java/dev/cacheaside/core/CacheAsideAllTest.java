@@ -1,5 +1,6 @@
 package dev.cacheaside.core;
 
+import dev.cacheaside.testing.Latches;
 import dev.cacheaside.testing.MutableClock;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -16,7 +17,6 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
@@ -289,11 +289,7 @@ class CacheAsideAllTest {
         .collectList();
     StepVerifier.create(all)
         .then(() -> {
-          try {
-            assertThat(subscribed.await(10, TimeUnit.SECONDS)).isTrue();
-          } catch (InterruptedException e) {
-            throw new AssertionError(e);
-          }
+          Latches.await(subscribed, "every stream to subscribe");
           gate.tryEmitEmpty();
         })
         .assertNext(results -> {

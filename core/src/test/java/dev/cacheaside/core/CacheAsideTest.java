@@ -1,5 +1,6 @@
 package dev.cacheaside.core;
 
+import dev.cacheaside.testing.Latches;
 import dev.cacheaside.testing.MutableClock;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -9,7 +10,6 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import org.junit.jupiter.api.Test;
@@ -62,11 +62,7 @@ class CacheAsideTest {
         .collectList();
     StepVerifier.create(all)
         .then(() -> {
-          try {
-            assertThat(subscribed.await(10, TimeUnit.SECONDS)).isTrue();
-          } catch (InterruptedException e) {
-            throw new AssertionError(e);
-          }
+          Latches.await(subscribed, "every subscriber to subscribe");
           gate.tryEmitValue("v");
         })
         .assertNext(values -> assertThat(values).hasSize(subscribers).containsOnly("v"))

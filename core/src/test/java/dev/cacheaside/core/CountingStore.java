@@ -1,9 +1,9 @@
 package dev.cacheaside.core;
 
-import java.time.Duration;
 import java.util.Collection;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
@@ -27,48 +27,41 @@ final class CountingStore extends ForwardingCacheStore {
     super(delegate);
   }
 
+  private @Nullable AtomicInteger counter(Operation operation) {
+    return switch (operation) {
+      case GET -> gets;
+      case GET_ALL -> getAlls;
+      case GET_OR_LEASE -> getOrLeases;
+      case GET_OR_LEASE_ALL -> getOrLeaseAlls;
+      case SET -> sets;
+      case SET_ALL -> setAlls;
+      case SET_ALL_IF_LEASED -> setAllIfLeaseds;
+      case RELEASE_LEASE -> releases;
+      default -> null;
+    };
+  }
+
   @Override
-  public Mono<byte[]> get(String key) {
-    return super.get(key).doOnSubscribe(s -> gets.incrementAndGet());
+  protected <T> Mono<T> around(Operation operation, Mono<T> call) {
+    AtomicInteger counter = counter(operation);
+    if (counter == null) {
+      return call;
+    }
+    Mono<T> answer = operation == Operation.GET_ALL
+        ? Mono.defer(() -> failGetAll ? Mono.error(new IllegalStateException("getAll is down"))
+            : call)
+        : call;
+    return answer.doOnSubscribe(s -> counter.incrementAndGet());
+  }
+
+  @Override
+  protected <T> Flux<T> aroundMany(Operation operation, Flux<T> call) {
+    AtomicInteger counter = counter(operation);
+    return counter == null ? call : call.doOnSubscribe(s -> counter.incrementAndGet());
   }
 
   @Override
   public Mono<Map<String, byte[]>> getAll(Collection<String> keys) {
-    return Mono.defer(() -> {
-      getAlls.incrementAndGet();
-      getAllKeys.addAndGet(keys.size());
-      return failGetAll ? Mono.error(new IllegalStateException("getAll is down"))
-          : super.getAll(keys);
-    });
-  }
-
-  @Override
-  public Mono<StoreLookup> getOrLease(String key, Duration leaseTtl) {
-    return super.getOrLease(key, leaseTtl).doOnSubscribe(s -> getOrLeases.incrementAndGet());
-  }
-
-  @Override
-  public Flux<KeyedLookup> getOrLeaseAll(Collection<String> keys, Duration leaseTtl) {
-    return super.getOrLeaseAll(keys, leaseTtl).doOnSubscribe(s -> getOrLeaseAlls.incrementAndGet());
-  }
-
-  @Override
-  public Mono<Void> set(String key, byte[] value, Duration ttl) {
-    return super.set(key, value, ttl).doOnSubscribe(s -> sets.incrementAndGet());
-  }
-
-  @Override
-  public Mono<Void> setAll(Collection<StoreEntry> entries) {
-    return super.setAll(entries).doOnSubscribe(s -> setAlls.incrementAndGet());
-  }
-
-  @Override
-  public Flux<String> setAllIfLeased(Collection<LeasedEntry> entries) {
-    return super.setAllIfLeased(entries).doOnSubscribe(s -> setAllIfLeaseds.incrementAndGet());
-  }
-
-  @Override
-  public Mono<Void> releaseLease(String key, String token) {
-    return super.releaseLease(key, token).doOnSubscribe(s -> releases.incrementAndGet());
+    return super.getAll(keys).doOnSubscribe(s -> getAllKeys.addAndGet(keys.size()));
   }
 }

@@ -1,5 +1,6 @@
 package dev.cacheaside.core;
 
+import dev.cacheaside.testing.Latches;
 import dev.cacheaside.testing.SchedulerClock;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -9,7 +10,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
@@ -67,11 +67,7 @@ class LeaseTest {
         .collectList();
     StepVerifier.create(all)
         .then(() -> {
-          try {
-            assertThat(subscribed.await(10, TimeUnit.SECONDS)).isTrue();
-          } catch (InterruptedException e) {
-            throw new AssertionError(e);
-          }
+          Latches.await(subscribed, "every subscriber to subscribe");
           gate.tryEmitValue("v");
         })
         .assertNext(values -> assertThat(values).hasSize(4 * perInstance).containsOnly("v"))

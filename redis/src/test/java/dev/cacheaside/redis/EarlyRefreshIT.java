@@ -1,5 +1,6 @@
 package dev.cacheaside.redis;
 
+import dev.cacheaside.testing.Latches;
 import dev.cacheaside.testing.MutableClock;
 import dev.cacheaside.testing.SchedulerClock;
 
@@ -23,7 +24,6 @@ import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
@@ -181,11 +181,7 @@ class EarlyRefreshIT {
     QuiescentStore.awaitQuiet(pending);
     clock.advance(Duration.ofSeconds(16));
     assertThat(read(cache, "k", loader)).as("the hit is served at once").isEqualTo("old");
-    try {
-      assertThat(refreshLoading.await(10, TimeUnit.SECONDS)).as("refresh is loading").isTrue();
-    } catch (InterruptedException e) {
-      throw new AssertionError(e);
-    }
+    Latches.await(refreshLoading, "the refresh to be loading");
     StepVerifier.create(cache.writeThenInvalidate("k", Mono.fromRunnable(() -> row.set("new"))))
         .verifyComplete();
     assertThat(read(cache, "k", loader))

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.cacheaside.core.CacheAside;
 import dev.cacheaside.core.CacheAsideBuilder;
 import dev.cacheaside.core.Codec;
+import dev.cacheaside.testing.Latches;
 import dev.cacheaside.testing.TestPostgres;
 import dev.cacheaside.testing.TestRedis;
 import dev.cacheaside.testing.TestRedisCluster;
@@ -17,7 +18,6 @@ import java.util.List;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
@@ -101,11 +101,7 @@ class LeasesIT {
       readerLoading.countDown();
       return release.asMono().thenReturn(seen);
     })).expectNext("old").expectComplete().verifyLater();
-    try {
-      assertThat(readerLoading.await(10, TimeUnit.SECONDS)).as("reader is inside its load").isTrue();
-    } catch (InterruptedException e) {
-      throw new AssertionError(e);
-    }
+    Latches.await(readerLoading, "the reader to be inside its load");
     StepVerifier.create(writer.writeThenInvalidate("k", Mono.fromRunnable(() -> row.set("new"))))
         .verifyComplete();
     release.tryEmitValue("go");
@@ -137,11 +133,7 @@ class LeasesIT {
       holding.countDown();
       return Mono.never();
     }).subscribe();
-    try {
-      assertThat(holding.await(10, TimeUnit.SECONDS)).as("first instance holds the lease").isTrue();
-    } catch (InterruptedException e) {
-      throw new AssertionError(e);
-    }
+    Latches.await(holding, "the first instance to hold the lease");
     AtomicInteger waiterLoads = new AtomicInteger();
     StepVerifier.create(waiting.cacheAside("k", key -> {
       waiterLoads.incrementAndGet();

@@ -7,10 +7,8 @@ import dev.cacheaside.core.CacheStore;
 import dev.cacheaside.core.Codec;
 import dev.cacheaside.core.ForwardingCacheStore;
 import dev.cacheaside.core.InMemoryCacheStore;
-import dev.cacheaside.core.StoreLookup;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import java.time.Duration;
-import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -41,38 +39,14 @@ class NonBlockingTest {
       super(delegate);
     }
 
-    private <T> Mono<T> rec(Mono<T> call) {
+    @Override
+    protected <T> Mono<T> around(Operation operation, Mono<T> call) {
       return call.doOnError(errors::add);
     }
 
     @Override
-    public Mono<byte[]> get(String key) {
-      return rec(super.get(key));
-    }
-
-    @Override
-    public Mono<StoreLookup> getOrLease(String key, Duration leaseTtl) {
-      return rec(super.getOrLease(key, leaseTtl));
-    }
-
-    @Override
-    public Mono<Map<String, byte[]>> getAll(Collection<String> keys) {
-      return rec(super.getAll(keys));
-    }
-
-    @Override
-    public Mono<Boolean> setIfLeased(String key, String token, byte[] value, Duration ttl) {
-      return rec(super.setIfLeased(key, token, value, ttl));
-    }
-
-    @Override
-    public Mono<Void> delete(String key) {
-      return rec(super.delete(key));
-    }
-
-    @Override
-    public Mono<Long> increment(String key) {
-      return rec(super.increment(key));
+    protected <T> Flux<T> aroundMany(Operation operation, Flux<T> call) {
+      return call.doOnError(errors::add);
     }
   }
 

@@ -2,11 +2,8 @@ package dev.cacheaside.examples.demo;
 
 import dev.cacheaside.core.CacheStore;
 import dev.cacheaside.core.ForwardingCacheStore;
-import dev.cacheaside.core.StoreLookup;
-import java.time.Duration;
-import java.util.Collection;
-import java.util.Map;
 import java.util.concurrent.atomic.LongAdder;
+import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
@@ -24,51 +21,32 @@ final class CountingStore extends ForwardingCacheStore {
     super(delegate);
   }
 
+  /** The counter of a kind of round trip, or null for the kinds the demo does not show. */
+  private @Nullable LongAdder counter(Operation operation) {
+    return switch (operation) {
+      case GET, GET_OR_LEASE -> singleReads;
+      case GET_ALL -> multiGets;
+      case GET_OR_LEASE_ALL -> multiLeases;
+      case SET_ALL, SET_ALL_IF_LEASED -> batchedStores;
+      default -> null;
+    };
+  }
+
   @Override
-  public Mono<byte[]> get(String key) {
-    return Mono.defer(() -> {
-      singleReads.increment();
-      return super.get(key);
+  protected <T> Mono<T> around(Operation operation, Mono<T> call) {
+    LongAdder counter = counter(operation);
+    return counter == null ? call : Mono.defer(() -> {
+      counter.increment();
+      return call;
     });
   }
 
   @Override
-  public Mono<StoreLookup> getOrLease(String key, Duration leaseTtl) {
-    return Mono.defer(() -> {
-      singleReads.increment();
-      return super.getOrLease(key, leaseTtl);
-    });
-  }
-
-  @Override
-  public Mono<Map<String, byte[]>> getAll(Collection<String> keys) {
-    return Mono.defer(() -> {
-      multiGets.increment();
-      return super.getAll(keys);
-    });
-  }
-
-  @Override
-  public Flux<KeyedLookup> getOrLeaseAll(Collection<String> keys, Duration leaseTtl) {
-    return Flux.defer(() -> {
-      multiLeases.increment();
-      return super.getOrLeaseAll(keys, leaseTtl);
-    });
-  }
-
-  @Override
-  public Mono<Void> setAll(Collection<StoreEntry> entries) {
-    return Mono.defer(() -> {
-      batchedStores.increment();
-      return super.setAll(entries);
-    });
-  }
-
-  @Override
-  public Flux<String> setAllIfLeased(Collection<LeasedEntry> entries) {
-    return Flux.defer(() -> {
-      batchedStores.increment();
-      return super.setAllIfLeased(entries);
+  protected <T> Flux<T> aroundMany(Operation operation, Flux<T> call) {
+    LongAdder counter = counter(operation);
+    return counter == null ? call : Flux.defer(() -> {
+      counter.increment();
+      return call;
     });
   }
 }
