@@ -24,7 +24,7 @@ import reactor.util.context.Context;
  * (miss, stale, corrupt, store error) is built only when a read takes one of them.
  *
  * <p>Semantics are those of {@code cache()} on the chain above: the first subscriber starts the
- * read (with its context); later ones join it, and once it has ended they get its outcome at
+ * read (in its context); later ones join it, and once it has ended they get its outcome at
  * once; a subscriber's cancel only detaches it, never cancelling the read the others wait on.
  * {@code onTerminate} runs before the outcome is handed to anybody, so a flight leaves the
  * in-flight map before its callers can act on its result.
@@ -44,6 +44,9 @@ final class ReadFlight<K, V> extends Mono<Outcome<V>> implements CoreSubscriber<
   @SuppressWarnings("rawtypes")
   private static final AtomicIntegerFieldUpdater<ReadFlight> STARTED =
       AtomicIntegerFieldUpdater.newUpdater(ReadFlight.class, "started");
+  @SuppressWarnings("rawtypes")
+  private static final AtomicIntegerFieldUpdater<ReadFlight> ENDED =
+      AtomicIntegerFieldUpdater.newUpdater(ReadFlight.class, "ended");
 
   private final DefaultCacheAside<K, V> owner;
   private final Read<K, V> read;
@@ -53,7 +56,11 @@ final class ReadFlight<K, V> extends Mono<Outcome<V>> implements CoreSubscriber<
   @SuppressWarnings("unchecked")
   private volatile Inner<V>[] subscribers = EMPTY;
   private volatile int started;
-  /** The first subscriber's context, set before the read starts; the read runs in it. */
+  private volatile int ended;
+  /**
+   * The context of the subscriber that starts the read (the first to arrive, or the winner of a
+   * race between first arrivals), set before the read starts; the read runs in it.
+   */
   private Context context = Context.empty();
   /** The store's answer; a Mono emits at most once, before it completes. */
   private byte @Nullable [] bytes;
@@ -131,15 +138,19 @@ final class ReadFlight<K, V> extends Mono<Outcome<V>> implements CoreSubscriber<
       return;
     }
     Decoded<V> decoded;
+    Outcome<V> hit = null;
     try {
       decoded = owner.decode(read.storeKey(), found);
       if (decoded.state() == Decoded.State.FRESH) {
         owner.refresher().onHit(read, Objects.requireNonNull(decoded.envelope()));
-        finish(Outcome.hit(decoded.value()), null);
-        return;
+        hit = Outcome.hit(decoded.value());
       }
     } catch (Throwable e) {
       fail(Operators.onOperatorError(e, context));
+      return;
+    }
+    if (hit != null) {
+      finish(hit, null);
       return;
     }
     continueWith(() -> shared ? owner.onDecoded(read, decoded, true) : owner.joinFlight(read));
@@ -167,9 +178,15 @@ final class ReadFlight<K, V> extends Mono<Outcome<V>> implements CoreSubscriber<
     finish(null, e);
   }
 
-  /** Ends the flight: leaves the map first, then hands the outcome to every subscriber. */
+  /**
+   * Ends the flight, once: leaves the map first, then hands the outcome to every subscriber. A
+   * subscriber that throws (against the Reactive Streams rules) does not keep it from the others.
+   */
   @SuppressWarnings("unchecked")
   private void finish(@Nullable Outcome<V> o, @Nullable Throwable e) {
+    if (!ENDED.compareAndSet(this, 0, 1)) {
+      return;
+    }
     try {
       onTerminate.run();
     } catch (Throwable t) {
@@ -179,7 +196,12 @@ final class ReadFlight<K, V> extends Mono<Outcome<V>> implements CoreSubscriber<
     outcome = o;
     error = e;
     for (Inner<V> inner : SUBSCRIBERS.getAndSet(this, TERMINATED)) {
-      deliver(inner);
+      try {
+        deliver(inner);
+      } catch (Throwable t) {
+        Exceptions.throwIfJvmFatal(t);
+        Operators.onErrorDropped(t, inner.actual().currentContext());
+      }
     }
   }
 

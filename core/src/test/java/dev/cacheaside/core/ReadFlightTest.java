@@ -11,6 +11,8 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
+import org.reactivestreams.Subscription;
+import reactor.core.CoreSubscriber;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
 import reactor.core.scheduler.Schedulers;
@@ -123,6 +125,37 @@ class ReadFlightTest {
     StepVerifier.create(flight).expectNextMatches(o -> o.kind() == Outcome.Kind.HIT)
         .verifyComplete();
     assertThat(store.gets).hasValue(1);
+  }
+
+  @Test
+  void aSubscriberThatThrowsInOnNext_doesNotKeepTheOutcomeFromTheOthers() {
+    warm("a");
+    store.gated = true;
+    AtomicInteger badCalls = new AtomicInteger();
+    read("a").subscribe(new CoreSubscriber<String>() {
+      @Override
+      public void onSubscribe(Subscription s) {
+        s.request(1);
+      }
+
+      @Override
+      public void onNext(String value) {
+        badCalls.incrementAndGet();
+        throw new IllegalStateException("a subscriber breaking the rules");
+      }
+
+      @Override
+      public void onError(Throwable e) {}
+
+      @Override
+      public void onComplete() {}
+    });
+    List<String> good = new CopyOnWriteArrayList<>();
+    read("a").subscribe(good::add);
+    store.gate.tryEmitEmpty();
+    assertThat(badCalls).hasValue(1);
+    assertThat(good).containsExactly("loaded-a");
+    assertThat(cache.inflightCount()).isZero();
   }
 
   @Test
