@@ -18,19 +18,36 @@ import reactor.core.publisher.Mono;
 final class Guard {
   private final CircuitBreaker breaker;
   private final TimeLimiter limiter;
+  private final TimeLimiter bulkLimiter;
   private final boolean openOnTimeout;
   private final Counters counters;
 
-  Guard(CircuitBreaker breaker, TimeLimiter limiter, boolean openOnTimeout, Counters counters) {
+  Guard(CircuitBreaker breaker, TimeLimiter limiter, TimeLimiter bulkLimiter,
+      boolean openOnTimeout, Counters counters) {
     this.breaker = breaker;
     this.limiter = limiter;
+    this.bulkLimiter = bulkLimiter;
     this.openOnTimeout = openOnTimeout;
     this.counters = counters;
   }
 
+  /** A call about one key, under the time limit. */
   <T> Mono<T> call(Mono<T> call) {
+    return guarded(call, limiter);
+  }
+
+  /**
+   * A call about many keys (a window's multi-get, lease script or batched store), under the bulk
+   * time limit: a healthy 500-key call can outlast a single-key limit, and with
+   * {@code openOnTimeout} one such call would open the breaker for every read.
+   */
+  <T> Mono<T> callMany(Mono<T> call) {
+    return guarded(call, bulkLimiter);
+  }
+
+  private <T> Mono<T> guarded(Mono<T> call, TimeLimiter timeLimiter) {
     return call
-        .transformDeferred(TimeLimiterOperator.of(limiter))
+        .transformDeferred(TimeLimiterOperator.of(timeLimiter))
         .transformDeferred(CircuitBreakerOperator.of(breaker))
         .doOnError(this::count);
   }

@@ -82,7 +82,9 @@ public final class ResilienceMetrics implements MeterBinder {
         .tags(tags).description("invalidations queued until the store answers again")
         .register(registry);
     new TaggedCircuitBreakerMetricsPublisher(registry).publishMetrics(store.circuitBreaker());
-    new TaggedTimeLimiterMetricsPublisher(registry).publishMetrics(store.timeLimiter());
+    TaggedTimeLimiterMetricsPublisher limiters = new TaggedTimeLimiterMetricsPublisher(registry);
+    limiters.publishMetrics(store.timeLimiter());
+    limiters.publishMetrics(store.bulkTimeLimiter());
   }
 
   private static void counter(MeterRegistry registry, ResilientCacheStore store, String name,

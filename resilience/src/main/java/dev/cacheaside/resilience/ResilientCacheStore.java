@@ -42,8 +42,8 @@ import reactor.util.retry.Retry;
  * }</pre>
  *
  * <h2>Time limit and circuit breaker</h2>
- * Every call runs under a Resilience4j {@link TimeLimiter} (default {@link #DEFAULT_TIME_LIMIT})
- * inside a {@link CircuitBreaker} ({@link #DEFAULT_CIRCUIT_BREAKER_CONFIG}). A call past the
+ * Every call runs under a Resilience4j {@link TimeLimiter} (default {@link #DEFAULT_TIME_LIMIT};
+ * calls about many keys {@link #DEFAULT_BULK_TIME_LIMIT}) inside a {@link CircuitBreaker} ({@link #DEFAULT_CIRCUIT_BREAKER_CONFIG}). A call past the
  * limit fails with a {@code TimeoutException}; while the breaker is open every call fails at once
  * with a {@code CallNotPermittedException} without touching the store. The core turns a failed
  * read into a miss and answers from the loader, and does not cache what it loaded without a
@@ -97,6 +97,11 @@ public final class ResilientCacheStore extends ForwardingCacheStore implements A
    */
   public static final Duration DEFAULT_TIME_LIMIT = Duration.ofMillis(50);
   /**
+   * Default limit on a call about many keys ({@link Builder#bulkTimeLimit}): a 500-key multi-get
+   * or lease script on a busy Redis can take tens of milliseconds without anything being wrong.
+   */
+  public static final Duration DEFAULT_BULK_TIME_LIMIT = Duration.ofMillis(250);
+  /**
    * Default circuit breaker, for a cache: it opens when half of the last 20 calls (at least 10)
    * failed, stays open 250 ms the first time, doubling up to 1 s while its probes keep failing,
    * then lets 3 probe calls decide. A lock-free sliding window (Reactor threads must not park),
@@ -129,6 +134,7 @@ public final class ResilientCacheStore extends ForwardingCacheStore implements A
   private final String name;
   private final CircuitBreaker breaker;
   private final TimeLimiter limiter;
+  private final TimeLimiter bulkLimiter;
   private final Counters counters = new Counters();
   private final Guard guard;
   private final InvalidationLog log;
@@ -140,12 +146,14 @@ public final class ResilientCacheStore extends ForwardingCacheStore implements A
   private volatile @Nullable Disposable replay;
   private volatile boolean closed;
 
-  private ResilientCacheStore(Builder builder, CircuitBreaker breaker, TimeLimiter limiter) {
+  private ResilientCacheStore(Builder builder, CircuitBreaker breaker, TimeLimiter limiter,
+      TimeLimiter bulkLimiter) {
     super(builder.store);
     this.name = builder.name;
     this.breaker = breaker;
     this.limiter = limiter;
-    this.guard = new Guard(breaker, limiter, builder.openOnTimeout, counters);
+    this.bulkLimiter = bulkLimiter;
+    this.guard = new Guard(breaker, limiter, bulkLimiter, builder.openOnTimeout, counters);
     this.log = new InvalidationLog(builder.maxPendingInvalidations,
         builder.generationSettle.toMillis(), builder.scheduler, counters);
     this.replayBatchSize = builder.replayBatchSize;
@@ -183,6 +191,11 @@ public final class ResilientCacheStore extends ForwardingCacheStore implements A
   /** The time limiter every call goes through. */
   public TimeLimiter timeLimiter() {
     return limiter;
+  }
+
+  /** The time limiter of calls about many keys (multi-get, batched stores and leases, deletes). */
+  public TimeLimiter bulkTimeLimiter() {
+    return bulkLimiter;
   }
 
   /** A snapshot of the counters. */
@@ -236,7 +249,7 @@ public final class ResilientCacheStore extends ForwardingCacheStore implements A
   public Mono<Map<String, byte[]>> getAll(Collection<String> keys) {
     List<String> copy = List.copyOf(keys);
     Mono<Map<String, byte[]>> call = super.getAll(copy);
-    return Mono.defer(() -> log.holdsBackAny(copy) ? heldBack() : guard.call(call));
+    return Mono.defer(() -> log.holdsBackAny(copy) ? heldBack() : guard.callMany(call));
   }
 
   @Override
@@ -251,7 +264,7 @@ public final class ResilientCacheStore extends ForwardingCacheStore implements A
     // Collected so that the time limit bounds the whole call, not each element.
     Mono<List<KeyedLookup>> call = super.getOrLeaseAll(copy, leaseTtl).collectList();
     return Mono.defer(() -> log.holdsBackAny(copy) ? this.<List<KeyedLookup>>heldBack()
-        : guard.call(call)).flatMapIterable(lookups -> lookups);
+        : guard.callMany(call)).flatMapIterable(lookups -> lookups);
   }
 
   @Override
@@ -285,7 +298,7 @@ public final class ResilientCacheStore extends ForwardingCacheStore implements A
 
   @Override
   public Mono<Void> setAll(Collection<StoreEntry> entries) {
-    return guard.call(super.setAll(entries));
+    return guard.callMany(super.setAll(entries));
   }
 
   @Override
@@ -295,7 +308,8 @@ public final class ResilientCacheStore extends ForwardingCacheStore implements A
 
   @Override
   public Flux<String> setAllIfLeased(Collection<LeasedEntry> entries) {
-    return guard.call(super.setAllIfLeased(entries).collectList()).flatMapIterable(keys -> keys);
+    return guard.callMany(super.setAllIfLeased(entries).collectList())
+        .flatMapIterable(keys -> keys);
   }
 
   @Override
@@ -329,7 +343,7 @@ public final class ResilientCacheStore extends ForwardingCacheStore implements A
   private Mono<Void> invalidation(List<String> keys, Mono<Void> call) {
     return Mono.defer(() -> {
       long issuedAt = log.sequence();
-      return guard.call(call)
+      return (keys.size() > 1 ? guard.callMany(call) : guard.call(call))
           .doOnSuccess(done -> log.deleted(keys, issuedAt))
           .onErrorResume(e -> {
             if (!log.keep(keys)) {
@@ -391,7 +405,7 @@ public final class ResilientCacheStore extends ForwardingCacheStore implements A
           .thenReturn(true);
     }
     InvalidationLog.Replay batch = (InvalidationLog.Replay) step;
-    return guard.call(super.delete(batch.keys()))
+    return guard.callMany(super.delete(batch.keys()))
         .then(Mono.fromRunnable(() -> log.deleted(batch.keys(), batch.sequence())))
         .thenReturn(true);
   }
@@ -413,6 +427,7 @@ public final class ResilientCacheStore extends ForwardingCacheStore implements A
     private @Nullable CircuitBreakerConfig circuitBreakerConfig;
     private @Nullable TimeLimiter timeLimiter;
     private @Nullable Duration timeLimit;
+    private @Nullable Duration bulkTimeLimit;
     private int maxPendingInvalidations = DEFAULT_MAX_PENDING_INVALIDATIONS;
     private int replayBatchSize = DEFAULT_REPLAY_BATCH_SIZE;
     private Duration replayRetryInterval = DEFAULT_REPLAY_RETRY_INTERVAL;
@@ -461,9 +476,24 @@ public final class ResilientCacheStore extends ForwardingCacheStore implements A
       return this;
     }
 
-    /** The limit on each store call. Default {@link #DEFAULT_TIME_LIMIT}; at least 1 ms. */
+    /**
+     * The limit on each store call about one key. Default {@link #DEFAULT_TIME_LIMIT}; at least
+     * 1 ms.
+     */
     public Builder timeLimit(Duration timeLimit) {
       this.timeLimit = positive(timeLimit, "timeLimit");
+      return this;
+    }
+
+    /**
+     * The limit on each store call about many keys: a bulk window's multi-get, lease script and
+     * batched store, and multi-key deletes. Such a call legitimately takes longer than a
+     * single-key one (hundreds of keys, Lua scripts), and one cut off opens the breaker for every
+     * read. Default {@link #DEFAULT_BULK_TIME_LIMIT}, or the single-key limit if that is longer;
+     * at least 1 ms.
+     */
+    public Builder bulkTimeLimit(Duration bulkTimeLimit) {
+      this.bulkTimeLimit = positive(bulkTimeLimit, "bulkTimeLimit");
       return this;
     }
 
@@ -558,7 +588,12 @@ public final class ResilientCacheStore extends ForwardingCacheStore implements A
           : TimeLimiter.of(name, TimeLimiterConfig.custom()
               .timeoutDuration(timeLimit != null ? timeLimit : DEFAULT_TIME_LIMIT)
               .build());
-      return new ResilientCacheStore(this, breaker, limiter);
+      Duration single = limiter.getTimeLimiterConfig().getTimeoutDuration();
+      Duration bulk = bulkTimeLimit != null ? bulkTimeLimit
+          : single.compareTo(DEFAULT_BULK_TIME_LIMIT) > 0 ? single : DEFAULT_BULK_TIME_LIMIT;
+      TimeLimiter bulkLimiter = TimeLimiter.of(name + "-bulk",
+          TimeLimiterConfig.custom().timeoutDuration(bulk).build());
+      return new ResilientCacheStore(this, breaker, limiter, bulkLimiter);
     }
 
     private static Duration positive(Duration duration, String what) {

@@ -8,6 +8,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.cacheaside.core.CacheAside;
 import dev.cacheaside.core.CacheStore;
 import dev.cacheaside.core.Codec;
+import dev.cacheaside.core.ForwardingCacheStore;
 import dev.cacheaside.core.InMemoryCacheStore;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
@@ -17,6 +18,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.UnaryOperator;
 import java.util.stream.IntStream;
@@ -171,6 +173,67 @@ class ResilientCacheStoreTest {
     long hitsBefore = cache.stats().hits();
     readAll(cache, keys, 2);
     assertThat(cache.stats().hits() - hitsBefore).as("hits resume").isGreaterThanOrEqualTo(20);
+  }
+
+  /** Every call reaches the store after {@code delay} (on the virtual clock of the test). */
+  private static final class SlowStore extends ForwardingCacheStore {
+    private final Duration delay;
+
+    SlowStore(CacheStore delegate, Duration delay) {
+      super(delegate);
+      this.delay = delay;
+    }
+
+    @Override
+    protected <T> Mono<T> around(Operation operation, Mono<T> call) {
+      return Mono.delay(delay).then(call);
+    }
+
+    @Override
+    protected <T> Flux<T> aroundMany(Operation operation, Flux<T> call) {
+      return Mono.delay(delay).thenMany(call);
+    }
+  }
+
+  @Test
+  void callsAboutManyKeys_getTheBulkTimeLimit_singleKeyCallsTheShorterOne() {
+    memory.set("a", "1".getBytes(StandardCharsets.UTF_8), Duration.ofMinutes(1)).block(WAIT);
+    Duration slow = Duration.ofMillis(100);
+    try (ResilientCacheStore slowStore = ResilientCacheStore.builder(new SlowStore(memory, slow))
+            .timeLimit(Duration.ofMillis(50)).bulkTimeLimit(Duration.ofMillis(250)).build();
+        ResilientCacheStore slowerStore = ResilientCacheStore.builder(
+                new SlowStore(memory, Duration.ofMillis(300)))
+            .bulkTimeLimit(Duration.ofMillis(250)).build()) {
+      StepVerifier.withVirtualTime(() -> slowStore.getAll(List.of("a", "b")))
+          .thenAwait(slow)
+          .assertNext(found -> assertThat(found).containsOnlyKeys("a"))
+          .verifyComplete();
+      StepVerifier.withVirtualTime(() -> slowStore.setAll(List.of(
+              new CacheStore.StoreEntry("b", new byte[] {1}, Duration.ofMinutes(1)))))
+          .thenAwait(slow)
+          .verifyComplete();
+      assertThat(slowStore.circuitBreaker().getState()).isEqualTo(CircuitBreaker.State.CLOSED);
+      StepVerifier.withVirtualTime(() -> slowStore.get("a"))
+          .thenAwait(slow)
+          .expectError(TimeoutException.class)
+          .verify();
+      StepVerifier.withVirtualTime(() -> slowerStore.getAll(List.of("a", "b")))
+          .thenAwait(Duration.ofMillis(300))
+          .expectError(TimeoutException.class)
+          .verify();
+    }
+  }
+
+  @Test
+  void bulkTimeLimit_defaultsToTheLongerOfItsDefaultAndTheSingleKeyLimit() {
+    assertThat(ResilientCacheStore.builder(memory).build().bulkTimeLimiter()
+        .getTimeLimiterConfig().getTimeoutDuration())
+        .isEqualTo(ResilientCacheStore.DEFAULT_BULK_TIME_LIMIT);
+    assertThat(ResilientCacheStore.builder(memory).timeLimit(Duration.ofSeconds(1)).build()
+        .bulkTimeLimiter().getTimeLimiterConfig().getTimeoutDuration())
+        .isEqualTo(Duration.ofSeconds(1));
+    assertThatThrownBy(() -> ResilientCacheStore.builder(memory).bulkTimeLimit(Duration.ZERO))
+        .hasMessageContaining("bulkTimeLimit must be at least 1 ms");
   }
 
   @Test
