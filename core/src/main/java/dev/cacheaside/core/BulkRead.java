@@ -428,7 +428,10 @@ final class BulkRead<K, V> {
         return load(loads);
       }
       long next = Math.min(delayMillis * 2, settings.leaseBackoffMax().toMillis());
-      return Mono.delay(Duration.ofMillis(delayMillis), settings.scheduler())
+      // Look again when every contended key's lease ended, or at the backoff step: one more
+      // round per key whose lease ends would cost a round trip each, and a bulk load elsewhere
+      // usually stores its keys together anyway.
+      return cache.wakeUp(delayMillis, storeKeys(contended))
           .thenMany(Flux.defer(() -> leaseRound(contended, deadline, next)));
     }
 

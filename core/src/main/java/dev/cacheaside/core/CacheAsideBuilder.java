@@ -182,7 +182,10 @@ public final class CacheAsideBuilder<K, V> {
 
   /**
    * The pauses between polls while another caller holds the lease: the first is {@code min},
-   * each next one doubles, up to {@code max}. Defaults 5 ms and 100 ms.
+   * each next one doubles, up to {@code max}. Defaults 5 ms and 100 ms. A store that announces
+   * lease ends ({@link CacheStore#leaseEnded}; {@code RedisCacheStore} created from a client
+   * does) cuts a pause short when the holder stored or gave up, so waiters answer about when the
+   * load ends; the pauses remain the fallback when an announcement is lost.
    */
   public CacheAsideBuilder<K, V> leaseBackoff(Duration min, Duration max) {
     StoreChecks.checkTtl(min, "leaseBackoff min");

@@ -116,6 +116,24 @@ public interface CacheStore {
   Mono<Void> releaseLease(String key, String token);
 
   /**
+   * A hint that the lease on {@code key} may have ended: completes when the store hears that its
+   * holder stored a value or released the lease, so that a caller waiting for somebody else's
+   * load can look again at once instead of at its next backoff step.
+   *
+   * <p>It is only a hint, and the core treats it as one: the waiter keeps its backoff timer and
+   * looks again whichever comes first, so a signal that is late, lost or never sent costs latency,
+   * never correctness. A signal sent before the subscription may be missed. An error is treated
+   * as "never". A store that cannot notify returns {@link Mono#never()}, the default, and its
+   * waiters poll. {@code RedisCacheStore} notifies through Redis pub/sub when it was created with
+   * a pub/sub connection.
+   *
+   * @return a publisher that completes (empty) when the lease ended, or never
+   */
+  default Mono<Void> leaseEnded(String key) {
+    return Mono.never();
+  }
+
+  /**
    * Atomically adds one to a counter, creating it at 1. The core keeps namespace generations in
    * counters; they are read back with {@link #get} as decimal ASCII.
    *

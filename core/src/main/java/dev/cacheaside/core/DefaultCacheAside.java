@@ -34,8 +34,9 @@ import reactor.util.retry.Retry;
  *   <li>On a miss, {@code getOrLease}: it re-checks the value atomically (another instance may
  *       have stored it since the {@code GET}), or grants the lease, or reports a lease held
  *       elsewhere; then the holder loads and stores with {@code setIfLeased}, and the others poll
- *       with backoff until the value appears, the lease passes to them, or the wait budget is
- *       spent (then they load without storing).</li>
+ *       with backoff (a poll comes early when the store says the lease ended) until the value
+ *       appears, the lease passes to them, or the wait budget is spent (then they load without
+ *       storing).</li>
  * </ol>
  *
  * <h2>Sharing in this JVM</h2>
@@ -345,15 +346,17 @@ final class DefaultCacheAside<K, V> implements CacheAside<K, V> {
   }
 
   /**
-   * Another caller holds the lease: poll until its value appears, its lease passes to us
-   * (expired or released), or the wait budget is spent. Timers run on the configured scheduler.
+   * Another caller holds the lease: look again until its value appears, its lease passes to us
+   * (expired or released), or the wait budget is spent. Each look waits for the backoff step or
+   * the store's word that the lease ended, whichever comes first ({@link #wakeUp}). Timers run
+   * on the configured scheduler.
    */
   private Mono<Outcome<V>> awaitLease(Read<K, V> read, long deadline, long delayMillis) {
     if (settings.scheduler().now(TimeUnit.MILLISECONDS) >= deadline) {
       return load(read, false, null, null);
     }
     long next = Math.min(delayMillis * 2, settings.leaseBackoffMax().toMillis());
-    return Mono.delay(Duration.ofMillis(delayMillis), settings.scheduler())
+    return wakeUp(delayMillis, List.of(read.storeKey()))
         .then(store.getOrLease(read.storeKey(), settings.leaseTtl()))
         .onErrorResume(e -> {
           storeError("getOrLease", read.storeKey(), e);
@@ -361,6 +364,20 @@ final class DefaultCacheAside<K, V> implements CacheAside<K, V> {
         })
         .flatMap(lookup -> onLookup(read, lookup, false, deadline, next))
         .switchIfEmpty(Mono.defer(() -> load(read, false, null, null)));
+  }
+
+  /**
+   * Completes after {@code delayMillis} on the configured scheduler, or sooner when the store
+   * says the leases on all of {@code storeKeys} ended ({@link CacheStore#leaseEnded}). The
+   * store's word is a hint: its error counts as "not yet", so the timer still decides.
+   */
+  Mono<Void> wakeUp(long delayMillis, List<String> storeKeys) {
+    Mono<Void> timer = Mono.delay(Duration.ofMillis(delayMillis), settings.scheduler()).then();
+    List<Mono<Void>> ended = new ArrayList<>(storeKeys.size());
+    for (String storeKey : storeKeys) {
+      ended.add(store.leaseEnded(storeKey).onErrorResume(e -> Mono.never()));
+    }
+    return Mono.firstWithSignal(timer, ended.size() == 1 ? ended.get(0) : Mono.when(ended));
   }
 
   /** The store returned bytes: fresh, stale or corrupt. */

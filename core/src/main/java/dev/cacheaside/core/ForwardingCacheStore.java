@@ -168,6 +168,15 @@ public abstract class ForwardingCacheStore implements CacheStore {
     return around(Operation.INCREMENT, delegate.increment(key));
   }
 
+  /**
+   * Forwards to the delegate without {@link #around}: it is a hint, not a call on the store, and
+   * usually never completes, so a hook that times out or retries calls must not see it.
+   */
+  @Override
+  public Mono<Void> leaseEnded(String key) {
+    return delegate.leaseEnded(key);
+  }
+
   @Override
   public String toString() {
     return getClass().getSimpleName() + "[" + delegate + "]";

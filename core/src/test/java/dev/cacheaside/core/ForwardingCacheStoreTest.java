@@ -13,6 +13,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
 import reactor.test.StepVerifier;
 
 /** The hooks of {@link ForwardingCacheStore}: every method goes through one, once, by name. */
@@ -40,6 +41,25 @@ class ForwardingCacheStoreTest {
       hooked.add(operation);
       return call.doOnSubscribe(s -> subscribed.incrementAndGet());
     }
+  }
+
+  @Test
+  void leaseEnded_isForwardedToTheDelegate_withoutTheHooks() {
+    Sinks.Empty<Void> ended = Sinks.empty();
+    CacheStore announcing = new ForwardingCacheStore(memory) {
+      @Override
+      public Mono<Void> leaseEnded(String key) {
+        return key.equals("k") ? ended.asMono() : Mono.never();
+      }
+    };
+    Recording store = new Recording(announcing);
+    StepVerifier.create(store.leaseEnded("k"))
+        .then(ended::tryEmitEmpty)
+        .verifyComplete();
+    assertThat(store.hooked).as("a hint is not a store call: a time limit must not see it")
+        .isEmpty();
+    assertThat(new Recording(memory).leaseEnded("k")).as("a store that cannot announce: never")
+        .isSameAs(Mono.never());
   }
 
   private static byte[] bytes(String s) {

@@ -9,6 +9,8 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
@@ -216,5 +218,115 @@ class LeaseTest {
         .expectNext("v1").verifyComplete();
     StepVerifier.create(cache.cacheAside("k", key -> Mono.just("v2"))).expectNext("v2")
         .verifyComplete();
+  }
+
+  /** The in-memory store, with lease-end hints that the test sends by hand. */
+  private static final class HintingStore extends ForwardingCacheStore {
+    private final Map<String, Sinks.Empty<Void>> hints = new ConcurrentHashMap<>();
+    private final AtomicInteger watches = new AtomicInteger();
+    private volatile boolean failing;
+
+    HintingStore(CacheStore delegate) {
+      super(delegate);
+    }
+
+    /** Says that the lease on {@code storeKey} ended; the watches of it complete at once. */
+    void hint(String storeKey) {
+      hints.computeIfAbsent(storeKey, k -> Sinks.empty()).tryEmitEmpty();
+      hints.remove(storeKey);
+    }
+
+    @Override
+    public Mono<Void> leaseEnded(String key) {
+      if (failing) {
+        return Mono.error(new IllegalStateException("pub/sub is down"));
+      }
+      return hints.computeIfAbsent(key, k -> Sinks.empty()).asMono()
+          .doOnSubscribe(s -> watches.incrementAndGet());
+    }
+  }
+
+  /**
+   * A waiter whose first backoff step is a minute of virtual time that never passes: only a hint
+   * can make it look again.
+   */
+  private CacheAside<String, String> frozenWaiter(CacheStore hinting) {
+    return instance().store(hinting).leaseTtl(Duration.ofMinutes(2))
+        .leaseBackoff(Duration.ofMinutes(1), Duration.ofMinutes(1))
+        .leaseWait(Duration.ofMinutes(5)).build();
+  }
+
+  @Test
+  void leaseEndHint_wakesTheWaiterAtOnce_withoutWaitingForItsBackoff() {
+    HintingStore hinting = new HintingStore(store);
+    CacheAside<String, String> holder = instance().store(hinting).build();
+    CacheAside<String, String> waiting = frozenWaiter(hinting);
+    Sinks.One<String> gate = Sinks.one();
+    AtomicInteger waiterLoads = new AtomicInteger();
+    StepVerifier held = StepVerifier.create(holder.cacheAside("k", key -> gate.asMono()))
+        .expectNext("v").expectComplete().verifyLater();
+    AtomicReference<String> answer = new AtomicReference<>();
+    waiting.cacheAside("k", key -> {
+      waiterLoads.incrementAndGet();
+      return Mono.just("own");
+    }).subscribe(answer::set);
+
+    assertThat(hinting.watches).as("the waiter watches the lease").hasValue(1);
+    gate.tryEmitValue("v");
+    held.verify(Duration.ofSeconds(5));
+    assertThat(answer.get()).as("stored, but no hint yet and no time passed").isNull();
+
+    hinting.hint("t:k");
+    assertThat(answer.get()).as("answered on the hint, with the holder's value").isEqualTo("v");
+    assertThat(waiterLoads).hasValue(0);
+    assertThat(waiting.stats().leaseWaits()).isEqualTo(1);
+  }
+
+  @Test
+  void leaseEndHintThatFails_isIgnored_theBackoffTimerStillAnswers() {
+    HintingStore hinting = new HintingStore(store);
+    hinting.failing = true;
+    CacheAside<String, String> holder = instance().store(hinting).build();
+    CacheAside<String, String> waiting = instance().store(hinting)
+        .leaseBackoff(Duration.ofSeconds(1), Duration.ofSeconds(1))
+        .leaseWait(Duration.ofMinutes(5)).build();
+    Sinks.One<String> gate = Sinks.one();
+    holder.cacheAside("k", key -> gate.asMono()).subscribe();
+    AtomicReference<String> answer = new AtomicReference<>();
+    AtomicReference<Throwable> error = new AtomicReference<>();
+    waiting.cacheAside("k", key -> Mono.just("own")).subscribe(answer::set, error::set);
+    gate.tryEmitValue("v");
+    assertThat(answer.get()).isNull();
+    assertThat(error.get()).as("a failing hint is not the caller's error").isNull();
+
+    time.advanceTimeBy(Duration.ofSeconds(1));
+    assertThat(answer.get()).as("the backoff step looked again").isEqualTo("v");
+  }
+
+  @Test
+  void leaseEndHints_inABulkRead_wakeTheWaiterWhenEveryContendedKeyEnded() {
+    HintingStore hinting = new HintingStore(store);
+    CacheAside<String, String> holder = instance().store(hinting).build();
+    CacheAside<String, String> waiting = frozenWaiter(hinting);
+    Sinks.One<String> gate = Sinks.one();
+    holder.cacheAside("a", key -> gate.asMono().thenReturn("A")).subscribe();
+    holder.cacheAside("b", key -> gate.asMono().thenReturn("B")).subscribe();
+    AtomicInteger waiterLoads = new AtomicInteger();
+    AtomicReference<Map<String, String>> answer = new AtomicReference<>();
+    BulkLoader<String, String> ownLoad = BulkLoader.fromFlux(keys -> {
+      waiterLoads.incrementAndGet();
+      return Flux.fromIterable(keys);
+    }, key -> key);
+    waiting.cacheAsideAll(Flux.just("a", "b"), ownLoad)
+        .collectMap(BulkResult::key, BulkResult::value).subscribe(answer::set);
+
+    assertThat(hinting.watches).as("one watch per contended key").hasValue(2);
+    gate.tryEmitValue("go");
+    hinting.hint("t:a");
+    assertThat(answer.get()).as("one of two leases ended: not yet").isNull();
+    hinting.hint("t:b");
+    assertThat(answer.get()).as("both ended: one look for both")
+        .isEqualTo(Map.of("a", "A", "b", "B"));
+    assertThat(waiterLoads).hasValue(0);
   }
 }

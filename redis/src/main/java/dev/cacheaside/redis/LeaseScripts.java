@@ -19,30 +19,54 @@ final class LeaseScripts {
   static final long CONTENDED = 0;
 
   /**
+   * The pub/sub channel on which {@link #SET_IF_LEASED} and {@link #RELEASE_LEASE} announce that
+   * a lease somebody waits for has ended. The message is the entry's value key.
+   */
+  static final String LEASE_ENDED_CHANNEL = "cache-aside:lease-ended";
+
+  /**
+   * What {@link #GET_OR_LEASE} appends to a lease that a listening caller waits for, so that its
+   * holder's store or release announces the end on {@link #LEASE_ENDED_CHANNEL}. Marking only
+   * contended leases keeps the uncontended miss path free of any publish. {@code APPEND} keeps
+   * the lease's TTL. Tokens are hexadecimal, so a token never ends with the mark.
+   */
+  static final String WAITED_MARK = "*";
+
+  /**
    * Per entry: the value if there is one; else {@code SET lease token NX PX ttl}, answering
    * {@link #GRANTED} when that took the lease and {@link #CONTENDED} when another caller holds it.
-   * KEYS: value1, lease1, value2, lease2, ...; ARGV: lease TTL in ms, token1, token2, ...
+   * When ARGV[2] is {@code "1"} (the caller listens for lease ends), a contended lease is marked
+   * with {@link #WAITED_MARK}, once.
+   * KEYS: value1, lease1, value2, lease2, ...; ARGV: lease TTL in ms, mark flag, token1, ...
    * Reply: one element per entry, a bulk string (the value) or an integer.
    */
   static final Script GET_OR_LEASE = new Script("getOrLease", """
       local result = {}
+      local mark = ARGV[2] == '1'
       for i = 1, #KEYS / 2 do
         local value = redis.call('GET', KEYS[2 * i - 1])
         if value then
           result[i] = value
-        elseif redis.call('SET', KEYS[2 * i], ARGV[i + 1], 'NX', 'PX', ARGV[1]) then
+        elseif redis.call('SET', KEYS[2 * i], ARGV[i + 2], 'NX', 'PX', ARGV[1]) then
           result[i] = 1
         else
+          if mark then
+            local lease = redis.call('GET', KEYS[2 * i])
+            if lease and string.sub(lease, -1) ~= '%1$s' then
+              redis.call('APPEND', KEYS[2 * i], '%1$s')
+            end
+          end
           result[i] = 0
         end
       end
       return result
-      """, ScriptOutputType.MULTI);
+      """.formatted(WAITED_MARK), ScriptOutputType.MULTI);
 
   /**
-   * Per entry: if the lease key still holds the entry's token, store the value with its TTL and
-   * delete the lease (1), else change nothing (0). A delete of the entry removed the lease, so a
-   * load that began before the delete cannot store its result after it.
+   * Per entry: if the lease key still holds the entry's token (marked or not), store the value
+   * with its TTL and delete the lease (1), else change nothing (0). A delete of the entry removed
+   * the lease, so a load that began before the delete cannot store its result after it. A marked
+   * lease's end is published on {@link #LEASE_ENDED_CHANNEL}.
    * KEYS: value1, lease1, ...; ARGV: token1, value1, ttl1 in ms, token2, ...
    * Reply: one integer per entry.
    */
@@ -50,26 +74,37 @@ final class LeaseScripts {
       local result = {}
       for i = 1, #KEYS / 2 do
         local a = 3 * i - 2
-        if redis.call('GET', KEYS[2 * i]) == ARGV[a] then
+        local lease = redis.call('GET', KEYS[2 * i])
+        local waited = lease and lease ~= ARGV[a] and lease == ARGV[a] .. '%1$s'
+        if lease == ARGV[a] or waited then
           redis.call('SET', KEYS[2 * i - 1], ARGV[a + 1], 'PX', ARGV[a + 2])
           redis.call('DEL', KEYS[2 * i])
+          if waited then
+            redis.call('PUBLISH', '%2$s', KEYS[2 * i - 1])
+          end
           result[i] = 1
         else
           result[i] = 0
         end
       end
       return result
-      """, ScriptOutputType.MULTI);
+      """.formatted(WAITED_MARK, LEASE_ENDED_CHANNEL), ScriptOutputType.MULTI);
 
   /**
-   * Deletes a lease only while it holds the given token: a holder whose lease expired and was
-   * taken over must not release its successor's lease.
-   * KEYS: lease; ARGV: token. Reply: 1 when released, 0 when the lease was not the token's.
+   * Deletes a lease only while it holds the given token (marked or not): a holder whose lease
+   * expired and was taken over must not release its successor's lease. A marked lease's end is
+   * published on {@link #LEASE_ENDED_CHANNEL}, so that waiters take the lease over at once.
+   * KEYS: lease, value; ARGV: token. Reply: 1 when released, 0 when the lease was not the token's.
    */
   static final Script RELEASE_LEASE = new Script("releaseLease", """
-      if redis.call('GET', KEYS[1]) == ARGV[1] then
+      local lease = redis.call('GET', KEYS[1])
+      if lease == ARGV[1] then
+        return redis.call('DEL', KEYS[1])
+      end
+      if lease and lease == ARGV[1] .. '%1$s' then
+        redis.call('PUBLISH', '%2$s', KEYS[2])
         return redis.call('DEL', KEYS[1])
       end
       return 0
-      """, ScriptOutputType.INTEGER);
+      """.formatted(WAITED_MARK, LEASE_ENDED_CHANNEL), ScriptOutputType.INTEGER);
 }

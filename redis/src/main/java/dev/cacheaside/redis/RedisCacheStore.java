@@ -14,6 +14,7 @@ import io.lettuce.core.cluster.api.reactive.RedisClusterReactiveCommands;
 import io.lettuce.core.codec.ByteArrayCodec;
 import io.lettuce.core.codec.RedisCodec;
 import io.lettuce.core.codec.StringCodec;
+import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -26,6 +27,8 @@ import java.util.Objects;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
+import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.util.Logger;
@@ -83,6 +86,25 @@ import reactor.util.Loggers;
  * has a non-empty hash tag, so no rule of this shape can avoid that; the core's keys
  * ({@code name:key}) never take that form by accident.
  *
+ * <h2>Waiting for another instance's load</h2>
+ * A caller whose {@code getOrLease} finds the key leased elsewhere waits for the holder's value
+ * with backoff (see {@code CacheAsideBuilder.leaseBackoff}). A store with a pub/sub connection
+ * (the factories that take a client open one; {@link #create(StatefulRedisConnection,
+ * StatefulRedisPubSubConnection)} takes the caller's) also tells it as soon as the holder stored
+ * or released ({@link #leaseEnded}), so it looks again at once rather than at its next step:
+ * <ul>
+ *   <li>a waiting {@code getOrLease} appends a mark to the lease it found ({@code APPEND}, once);
+ *       </li>
+ *   <li>{@code setIfLeased} and {@code releaseLease} of a marked lease {@code PUBLISH} the value
+ *       key on {@code cache-aside:lease-ended}; an unmarked lease, the uncontended case, costs no
+ *       publish at all;</li>
+ *   <li>every store that listens completes its watches of that key. In a cluster, Redis carries
+ *       the message to every node, so one subscription on any node hears all of them.</li>
+ * </ul>
+ * Pub/sub is at most once: a message lost in a reconnect only means the waiter looks again at its
+ * next backoff step, as it would without the connection. Stores without one still publish for the
+ * waiters of stores that have one, so instances can be upgraded one at a time.
+ *
  * <h2>Redis Cluster</h2>
  * Multi-key operations are split by the hash slot of each value key and the parts run
  * concurrently, pipelined on the connections to the nodes: a bulk script runs once per slot
@@ -110,20 +132,53 @@ public final class RedisCacheStore implements CacheStore, AutoCloseable {
   private final RedisClusterReactiveCommands<String, byte[]> redis;
   private final boolean cluster;
   private final boolean ownsConnection;
+  /** Null without a pub/sub connection: waiters then only poll. */
+  private final @Nullable LeaseEndListener leaseEnds;
+  /** The {@code getOrLease} script's flag: mark contended leases only when we listen. */
+  private final byte[] markFlag;
   /** Closing twice is harmless but makes Lettuce log a warning; only the first close closes. */
   private final AtomicBoolean closed = new AtomicBoolean();
 
   private RedisCacheStore(StatefulConnection<String, byte[]> connection,
-      RedisClusterReactiveCommands<String, byte[]> redis, boolean cluster, boolean ownsConnection) {
+      RedisClusterReactiveCommands<String, byte[]> redis, boolean cluster, boolean ownsConnection,
+      @Nullable LeaseEndListener leaseEnds) {
     this.connection = connection;
     this.redis = redis;
     this.cluster = cluster;
     this.ownsConnection = ownsConnection;
+    this.leaseEnds = leaseEnds;
+    this.markFlag = ascii(leaseEnds == null ? "0" : "1");
+  }
+
+  /**
+   * Opens a pub/sub connection, subscribes it to the lease-end channel and listens on it, waiting
+   * for Redis to confirm (the factories that take a client block anyway). On failure closes what
+   * it opened and {@code commands} (the factory's command connection), and rethrows.
+   */
+  private static LeaseEndListener listenBlocking(
+      Supplier<StatefulRedisPubSubConnection<String, byte[]>> open,
+      StatefulConnection<String, byte[]> commands) {
+    StatefulRedisPubSubConnection<String, byte[]> pubSub = null;
+    try {
+      pubSub = open.get();
+      LeaseEndListener listener = new LeaseEndListener(pubSub);
+      pubSub.sync().subscribe(LeaseScripts.LEASE_ENDED_CHANNEL);
+      return listener;
+    } catch (RuntimeException e) {
+      if (pubSub != null) {
+        pubSub.close();
+      }
+      commands.close();
+      throw e;
+    }
   }
 
   /**
    * Opens a connection with {@code client} and returns a store on it; {@link #close()} closes
-   * that connection. Works for a standalone Redis and for one managed by Sentinel.
+   * that connection. Works for a standalone Redis and for one managed by Sentinel. It also opens
+   * a pub/sub connection, subscribed to the lease-end channel, so that callers waiting for a load
+   * elsewhere hear at once when it is stored (see the class documentation); a store that must
+   * not hold a second connection is {@code create(client.connect(RedisCacheStore.codec()))}.
    *
    * <p>This blocks the calling thread until the connection is open: call it when the application
    * starts, not on an event loop.
@@ -133,13 +188,16 @@ public final class RedisCacheStore implements CacheStore, AutoCloseable {
   public static RedisCacheStore create(RedisClient client) {
     Objects.requireNonNull(client, "client must not be null");
     StatefulRedisConnection<String, byte[]> connection = client.connect(CODEC);
-    return new RedisCacheStore(connection, connection.reactive(), false, true);
+    return new RedisCacheStore(connection, connection.reactive(), false, true,
+        listenBlocking(() -> client.connectPubSub(CODEC), connection));
   }
 
   /**
    * Opens a connection to a Redis Cluster with {@code client} and returns a store on it;
    * {@link #close()} closes that connection. Lettuce follows the cluster's topology (and its
-   * {@code MOVED}/{@code ASK} redirections) as the client's options say.
+   * {@code MOVED}/{@code ASK} redirections) as the client's options say. Like
+   * {@link #create(RedisClient)}, it also opens a pub/sub connection (to one node: Redis Cluster
+   * carries published messages to every node) for the lease ends.
    *
    * <p>This blocks the calling thread until the connection is open: call it when the application
    * starts, not on an event loop.
@@ -149,17 +207,33 @@ public final class RedisCacheStore implements CacheStore, AutoCloseable {
   public static RedisCacheStore create(RedisClusterClient client) {
     Objects.requireNonNull(client, "client must not be null");
     StatefulRedisClusterConnection<String, byte[]> connection = client.connect(CODEC);
-    return new RedisCacheStore(connection, connection.reactive(), true, true);
+    return new RedisCacheStore(connection, connection.reactive(), true, true,
+        listenBlocking(() -> client.connectPubSub(CODEC), connection));
   }
 
   /**
    * A store on a connection the caller opened and keeps: {@link #close()} leaves it open. Open it
    * with {@link #codec()}, e.g. {@code client.connect(RedisCacheStore.codec())}; a master/replica
-   * connection ({@code MasterReplica.connect}) works too. Does not block.
+   * connection ({@code MasterReplica.connect}) works too. Does not block. Its lease waiters poll
+   * only; {@link #create(StatefulRedisConnection, StatefulRedisPubSubConnection)} lets them hear
+   * lease ends too.
    */
   public static RedisCacheStore create(StatefulRedisConnection<String, byte[]> connection) {
     Objects.requireNonNull(connection, "connection must not be null");
-    return new RedisCacheStore(connection, connection.reactive(), false, false);
+    return new RedisCacheStore(connection, connection.reactive(), false, false, null);
+  }
+
+  /**
+   * A store on connections the caller opened and keeps, with lease-end notifications on
+   * {@code pubSub} (opened with {@link #codec()}, e.g. {@code client.connectPubSub(codec())}):
+   * the store adds a listener to it and subscribes it to the lease-end channel, without waiting
+   * for Redis to confirm (until then, waiters poll). {@link #close()} leaves both open, and
+   * unsubscribes nothing. Does not block.
+   */
+  public static RedisCacheStore create(StatefulRedisConnection<String, byte[]> connection,
+      StatefulRedisPubSubConnection<String, byte[]> pubSub) {
+    Objects.requireNonNull(connection, "connection must not be null");
+    return new RedisCacheStore(connection, connection.reactive(), false, false, listen(pubSub));
   }
 
   /**
@@ -168,7 +242,28 @@ public final class RedisCacheStore implements CacheStore, AutoCloseable {
    */
   public static RedisCacheStore create(StatefulRedisClusterConnection<String, byte[]> connection) {
     Objects.requireNonNull(connection, "connection must not be null");
-    return new RedisCacheStore(connection, connection.reactive(), true, false);
+    return new RedisCacheStore(connection, connection.reactive(), true, false, null);
+  }
+
+  /**
+   * {@link #create(StatefulRedisConnection, StatefulRedisPubSubConnection)} for a Redis Cluster:
+   * {@code pubSub} may be a cluster pub/sub connection ({@code clusterClient.connectPubSub}) or a
+   * plain one to any node, since the cluster carries published messages to every node.
+   */
+  public static RedisCacheStore create(StatefulRedisClusterConnection<String, byte[]> connection,
+      StatefulRedisPubSubConnection<String, byte[]> pubSub) {
+    Objects.requireNonNull(connection, "connection must not be null");
+    return new RedisCacheStore(connection, connection.reactive(), true, false, listen(pubSub));
+  }
+
+  /** Listens on the caller's pub/sub connection; the subscription is sent, not awaited. */
+  private static LeaseEndListener listen(StatefulRedisPubSubConnection<String, byte[]> pubSub) {
+    Objects.requireNonNull(pubSub, "pubSub must not be null");
+    LeaseEndListener listener = new LeaseEndListener(pubSub);
+    pubSub.reactive().subscribe(LeaseScripts.LEASE_ENDED_CHANNEL).subscribe(null, e -> LOG.warn(
+        "subscribing to {} failed; lease waiters will poll only: {}",
+        LeaseScripts.LEASE_ENDED_CHANNEL, e.toString()));
+    return listener;
   }
 
   /**
@@ -377,7 +472,8 @@ public final class RedisCacheStore implements CacheStore, AutoCloseable {
     return Mono.defer(() -> {
       String token = CacheStore.newLeaseToken();
       AtomicBoolean delivered = new AtomicBoolean();
-      return LeaseScripts.GET_OR_LEASE.<List<Object>>run(redis, keys, ttl, ascii(token))
+      return LeaseScripts.GET_OR_LEASE.<List<Object>>run(redis, keys, ttl, markFlag,
+              ascii(token))
           .single()
           .map(reply -> {
             StoreLookup lookup = lookup(reply.get(0), token);
@@ -386,7 +482,7 @@ public final class RedisCacheStore implements CacheStore, AutoCloseable {
           })
           .doOnCancel(() -> {
             if (!delivered.get()) {
-              releaseAfterCancel(keys[1], token);
+              releaseAfterCancel(valueKey, token);
             }
           });
     });
@@ -416,15 +512,16 @@ public final class RedisCacheStore implements CacheStore, AutoCloseable {
     return Flux.defer(() -> {
       int n = group.size();
       String[] keys = new String[2 * n];
-      byte[][] args = new byte[n + 1][];
+      byte[][] args = new byte[n + 2][];
       String[] tokens = new String[n];
       args[0] = ttl;
+      args[1] = markFlag;
       for (int i = 0; i < n; i++) {
         String valueKey = valueKey(group.get(i));
         keys[2 * i] = valueKey;
         keys[2 * i + 1] = valueKey + LEASE_SUFFIX;
         tokens[i] = CacheStore.newLeaseToken();
-        args[i + 1] = ascii(tokens[i]);
+        args[i + 2] = ascii(tokens[i]);
       }
       // The reply is one array with an element per pair of keys, in order; emitted counts the
       // lookups passed on, so that a cancel knows which leases nobody received.
@@ -439,7 +536,7 @@ public final class RedisCacheStore implements CacheStore, AutoCloseable {
           })
           .doOnCancel(() -> {
             for (int i = emitted.get(); i < n; i++) {
-              releaseAfterCancel(keys[2 * i + 1], tokens[i]);
+              releaseAfterCancel(keys[2 * i], tokens[i]);
             }
           });
     });
@@ -467,7 +564,8 @@ public final class RedisCacheStore implements CacheStore, AutoCloseable {
    */
   @Override
   public Mono<String> tryLease(String key, Duration leaseTtl) {
-    String leaseKey = leaseKey(key);
+    String valueKey = valueKey(key);
+    String leaseKey = valueKey + LEASE_SUFFIX;
     long millis = Checks.checkTtl(leaseTtl, "leaseTtl");
     return Mono.defer(() -> {
       String token = CacheStore.newLeaseToken();
@@ -479,7 +577,7 @@ public final class RedisCacheStore implements CacheStore, AutoCloseable {
           })
           .doOnCancel(() -> {
             if (!delivered.get()) {
-              releaseAfterCancel(leaseKey, token);
+              releaseAfterCancel(valueKey, token);
             }
           });
     });
@@ -553,22 +651,40 @@ public final class RedisCacheStore implements CacheStore, AutoCloseable {
    */
   @Override
   public Mono<Void> releaseLease(String key, String token) {
-    String leaseKey = leaseKey(key);
+    String valueKey = valueKey(key);
     Checks.checkToken(token);
-    return releaseScript(leaseKey, token).then();
+    return releaseScript(valueKey, token).then();
   }
 
-  private Flux<Long> releaseScript(String leaseKey, String token) {
-    return LeaseScripts.RELEASE_LEASE.run(redis, new String[] {leaseKey}, utf8(token));
+  private Flux<Long> releaseScript(String valueKey, String token) {
+    return LeaseScripts.RELEASE_LEASE.run(redis,
+        new String[] {valueKey + LEASE_SUFFIX, valueKey}, utf8(token));
   }
 
   /**
    * Releases a lease that a cancelled subscriber may have been granted. Nobody waits for this:
    * it is best effort, and a failure only means others wait for the lease TTL.
    */
-  private void releaseAfterCancel(String leaseKey, String token) {
-    releaseScript(leaseKey, token).subscribe(null, e -> LOG.debug(
-        "release of the lease {} after a cancel failed: {}", leaseKey, e.toString()));
+  private void releaseAfterCancel(String valueKey, String token) {
+    releaseScript(valueKey, token).subscribe(null, e -> LOG.debug(
+        "release of the lease on {} after a cancel failed: {}", valueKey, e.toString()));
+  }
+
+  /**
+   * Completes when a lease end of {@code key} is published on the lease-end channel (see the
+   * class documentation); never, when this store has no pub/sub connection. The watch is
+   * registered on subscription and removed on cancel; a message published before that is not
+   * seen. Never errors.
+   */
+  @Override
+  public Mono<Void> leaseEnded(String key) {
+    String valueKey = valueKey(key);
+    return leaseEnds == null ? Mono.never() : leaseEnds.watch(valueKey);
+  }
+
+  /** The keys with a lease-end watch registered; 0 without a pub/sub connection. */
+  int watchedKeys() {
+    return leaseEnds == null ? 0 : leaseEnds.watchedKeys();
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -634,6 +750,9 @@ public final class RedisCacheStore implements CacheStore, AutoCloseable {
   public void close() {
     if (ownsConnection && closed.compareAndSet(false, true)) {
       connection.close();
+      if (leaseEnds != null) {
+        leaseEnds.connection().close();
+      }
     }
   }
 
@@ -642,14 +761,20 @@ public final class RedisCacheStore implements CacheStore, AutoCloseable {
    * is closed (at once when the caller owns the connection or it was closed already).
    */
   public Mono<Void> closeAsync() {
-    return Mono.defer(() -> ownsConnection && closed.compareAndSet(false, true)
-        ? Mono.fromCompletionStage(connection.closeAsync())
-        : Mono.empty());
+    return Mono.defer(() -> {
+      if (!ownsConnection || !closed.compareAndSet(false, true)) {
+        return Mono.empty();
+      }
+      Mono<Void> commands = Mono.fromCompletionStage(connection.closeAsync());
+      return leaseEnds == null ? commands
+          : Mono.when(commands, Mono.fromCompletionStage(leaseEnds.connection().closeAsync()));
+    });
   }
 
   @Override
   public String toString() {
     return "RedisCacheStore[" + (cluster ? "cluster" : "standalone")
-        + (ownsConnection ? "" : ", caller's connection") + "]";
+        + (ownsConnection ? "" : ", caller's connection")
+        + (leaseEnds == null ? "" : ", lease-end notifications") + "]";
   }
 }
