@@ -375,7 +375,8 @@ final class DefaultCacheAside<K, V> implements CacheAside<K, V> {
     Mono<Void> timer = Mono.delay(Duration.ofMillis(delayMillis), settings.scheduler()).then();
     List<Mono<Void>> ended = new ArrayList<>(storeKeys.size());
     for (String storeKey : storeKeys) {
-      ended.add(store.leaseEnded(storeKey).onErrorResume(e -> Mono.never()));
+      // Deferred: a store that throws instead of signalling must not fail the read either.
+      ended.add(Mono.defer(() -> store.leaseEnded(storeKey)).onErrorResume(e -> Mono.never()));
     }
     return Mono.firstWithSignal(timer, ended.size() == 1 ? ended.get(0) : Mono.when(ended));
   }

@@ -17,6 +17,8 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
@@ -224,7 +226,8 @@ class LeaseTest {
   private static final class HintingStore extends ForwardingCacheStore {
     private final Map<String, Sinks.Empty<Void>> hints = new ConcurrentHashMap<>();
     private final AtomicInteger watches = new AtomicInteger();
-    private volatile boolean failing;
+    /** How {@link #leaseEnded} fails: not at all, with an error signal, or by throwing. */
+    private volatile String failing = "no";
 
     HintingStore(CacheStore delegate) {
       super(delegate);
@@ -238,8 +241,11 @@ class LeaseTest {
 
     @Override
     public Mono<Void> leaseEnded(String key) {
-      if (failing) {
+      if (failing.equals("signals")) {
         return Mono.error(new IllegalStateException("pub/sub is down"));
+      }
+      if (failing.equals("throws")) {
+        throw new IllegalStateException("a buggy store");
       }
       return hints.computeIfAbsent(key, k -> Sinks.empty()).asMono()
           .doOnSubscribe(s -> watches.incrementAndGet());
@@ -282,10 +288,11 @@ class LeaseTest {
     assertThat(waiting.stats().leaseWaits()).isEqualTo(1);
   }
 
-  @Test
-  void leaseEndHintThatFails_isIgnored_theBackoffTimerStillAnswers() {
+  @ParameterizedTest
+  @ValueSource(strings = {"signals", "throws"})
+  void leaseEndHintThatFails_isIgnored_theBackoffTimerStillAnswers(String failure) {
     HintingStore hinting = new HintingStore(store);
-    hinting.failing = true;
+    hinting.failing = failure;
     CacheAside<String, String> holder = instance().store(hinting).build();
     CacheAside<String, String> waiting = instance().store(hinting)
         .leaseBackoff(Duration.ofSeconds(1), Duration.ofSeconds(1))

@@ -8,6 +8,8 @@ import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.MonoSink;
+import reactor.util.Logger;
+import reactor.util.Loggers;
 
 /**
  * Hears the lease ends that the lease scripts publish on
@@ -26,6 +28,8 @@ import reactor.core.publisher.MonoSink;
  * never announced (the holder died, its lease expired) leave nothing behind.
  */
 final class LeaseEndListener extends RedisPubSubAdapter<String, byte[]> {
+  private static final Logger LOG = Loggers.getLogger(LeaseEndListener.class);
+
   private final StatefulRedisPubSubConnection<String, byte[]> connection;
   private final ConcurrentHashMap<String, List<MonoSink<Void>>> watches =
       new ConcurrentHashMap<>();
@@ -64,7 +68,13 @@ final class LeaseEndListener extends RedisPubSubAdapter<String, byte[]> {
     List<MonoSink<Void>> sinks = watches.remove(new String(message, StandardCharsets.UTF_8));
     if (sinks != null) {
       for (MonoSink<Void> sink : sinks) {
-        sink.success();
+        // The waiter's next step runs inside success(), on Lettuce's pub/sub thread: one that
+        // throws must neither keep the others asleep nor break Lettuce's dispatch.
+        try {
+          sink.success();
+        } catch (RuntimeException e) {
+          LOG.warn("a lease-end watch failed: {}", e.toString());
+        }
       }
     }
   }

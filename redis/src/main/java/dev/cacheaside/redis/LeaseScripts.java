@@ -20,7 +20,10 @@ final class LeaseScripts {
 
   /**
    * The pub/sub channel on which {@link #SET_IF_LEASED} and {@link #RELEASE_LEASE} announce that
-   * a lease somebody waits for has ended. The message is the entry's value key.
+   * a lease somebody waits for has ended. The message is the entry's value key. The scripts
+   * publish with {@code redis.pcall} after their writes, so a publish that Redis refuses (an ACL
+   * user without {@code &cache-aside:lease-ended}, the default for new users since Redis 7)
+   * changes nothing else: the value is stored, the lease released, and waiters poll.
    */
   static final String LEASE_ENDED_CHANNEL = "cache-aside:lease-ended";
 
@@ -80,7 +83,7 @@ final class LeaseScripts {
           redis.call('SET', KEYS[2 * i - 1], ARGV[a + 1], 'PX', ARGV[a + 2])
           redis.call('DEL', KEYS[2 * i])
           if waited then
-            redis.call('PUBLISH', '%2$s', KEYS[2 * i - 1])
+            redis.pcall('PUBLISH', '%2$s', KEYS[2 * i - 1])
           end
           result[i] = 1
         else
@@ -102,8 +105,9 @@ final class LeaseScripts {
         return redis.call('DEL', KEYS[1])
       end
       if lease and lease == ARGV[1] .. '%1$s' then
-        redis.call('PUBLISH', '%2$s', KEYS[2])
-        return redis.call('DEL', KEYS[1])
+        local released = redis.call('DEL', KEYS[1])
+        redis.pcall('PUBLISH', '%2$s', KEYS[2])
+        return released
       end
       return 0
       """.formatted(WAITED_MARK, LEASE_ENDED_CHANNEL), ScriptOutputType.INTEGER);

@@ -101,9 +101,19 @@ import reactor.util.Loggers;
  *   <li>every store that listens completes its watches of that key. In a cluster, Redis carries
  *       the message to every node, so one subscription on any node hears all of them.</li>
  * </ul>
- * Pub/sub is at most once: a message lost in a reconnect only means the waiter looks again at its
- * next backoff step, as it would without the connection. Stores without one still publish for the
- * waiters of stores that have one, so instances can be upgraded one at a time.
+ * Pub/sub is at most once: a message lost in a reconnect, or sent in the moment between a
+ * waiter's {@code getOrLease} reply and its watch, only means the waiter looks again at its next
+ * backoff step, as it would without the connection. A bulk waiter looks again when every key it
+ * waits for was announced, or at its step. Stores without a pub/sub connection still publish for
+ * the waiters of stores that have one, so the two kinds can share a Redis. The channel is one per
+ * Redis (per cluster: Redis Cluster sends every message to every node), so each listening store
+ * hears the contended lease ends of every application on it and ignores the keys it does not
+ * watch. With Redis ACLs, the store's user needs {@code &cache-aside:lease-ended} (publish and
+ * subscribe); without it the scripts' publish is refused quietly and waiters only poll.
+ *
+ * <p>The scripts accept a lease with or without the mark. Scripts of a build before lease-end
+ * notifications compare the lease to the token exactly: do not run such a build against the same
+ * Redis as this one, or its stores fail on leases that this one marked.
  *
  * <h2>Redis Cluster</h2>
  * Multi-key operations are split by the hash slot of each value key and the parts run
@@ -121,6 +131,9 @@ public final class RedisCacheStore implements CacheStore, AutoCloseable {
   /** What {@link #leaseKey} appends to the value key. */
   private static final String LEASE_SUFFIX = ":lease";
 
+  private static final byte[] MARK = ascii("1");
+  private static final byte[] NO_MARK = ascii("0");
+
   /**
    * The most {@code SET}s of one {@code setAll} in flight at a time. They are pipelined either way
    * (each is written as soon as its predecessor is, without waiting for replies); the bound keeps
@@ -134,8 +147,11 @@ public final class RedisCacheStore implements CacheStore, AutoCloseable {
   private final boolean ownsConnection;
   /** Null without a pub/sub connection: waiters then only poll. */
   private final @Nullable LeaseEndListener leaseEnds;
-  /** The {@code getOrLease} script's flag: mark contended leases only when we listen. */
-  private final byte[] markFlag;
+  /**
+   * The {@code getOrLease} script's flag: mark contended leases only once Redis confirmed our
+   * subscription, so that nobody is made to publish for a listener that is not there.
+   */
+  private volatile byte[] markFlag = NO_MARK;
   /** Closing twice is harmless but makes Lettuce log a warning; only the first close closes. */
   private final AtomicBoolean closed = new AtomicBoolean();
 
@@ -147,7 +163,24 @@ public final class RedisCacheStore implements CacheStore, AutoCloseable {
     this.cluster = cluster;
     this.ownsConnection = ownsConnection;
     this.leaseEnds = leaseEnds;
-    this.markFlag = ascii(leaseEnds == null ? "0" : "1");
+  }
+
+  /** The blocking factories: the subscription is confirmed before the store exists. */
+  private RedisCacheStore markingFromTheStart() {
+    markFlag = MARK;
+    return this;
+  }
+
+  /**
+   * The factories on caller connections: sends the subscription and starts marking leases when
+   * Redis confirms it; if it fails, logs and stays a polling store.
+   */
+  private RedisCacheStore subscribeAsync() {
+    Objects.requireNonNull(leaseEnds).connection().reactive()
+        .subscribe(LeaseScripts.LEASE_ENDED_CHANNEL)
+        .subscribe(null, e -> LOG.warn("subscribing to {} failed; lease waiters will poll only: {}",
+            LeaseScripts.LEASE_ENDED_CHANNEL, e.toString()), () -> markFlag = MARK);
+    return this;
   }
 
   /**
@@ -189,7 +222,7 @@ public final class RedisCacheStore implements CacheStore, AutoCloseable {
     Objects.requireNonNull(client, "client must not be null");
     StatefulRedisConnection<String, byte[]> connection = client.connect(CODEC);
     return new RedisCacheStore(connection, connection.reactive(), false, true,
-        listenBlocking(() -> client.connectPubSub(CODEC), connection));
+        listenBlocking(() -> client.connectPubSub(CODEC), connection)).markingFromTheStart();
   }
 
   /**
@@ -208,7 +241,7 @@ public final class RedisCacheStore implements CacheStore, AutoCloseable {
     Objects.requireNonNull(client, "client must not be null");
     StatefulRedisClusterConnection<String, byte[]> connection = client.connect(CODEC);
     return new RedisCacheStore(connection, connection.reactive(), true, true,
-        listenBlocking(() -> client.connectPubSub(CODEC), connection));
+        listenBlocking(() -> client.connectPubSub(CODEC), connection)).markingFromTheStart();
   }
 
   /**
@@ -227,13 +260,15 @@ public final class RedisCacheStore implements CacheStore, AutoCloseable {
    * A store on connections the caller opened and keeps, with lease-end notifications on
    * {@code pubSub} (opened with {@link #codec()}, e.g. {@code client.connectPubSub(codec())}):
    * the store adds a listener to it and subscribes it to the lease-end channel, without waiting
-   * for Redis to confirm (until then, waiters poll). {@link #close()} leaves both open, and
-   * unsubscribes nothing. Does not block.
+   * for Redis to confirm (until then, and for good if the subscription fails, waiters only poll).
+   * {@link #close()} leaves both open and removes its listener, but does not unsubscribe, since
+   * other users of the connection may listen on the channel too. Does not block.
    */
   public static RedisCacheStore create(StatefulRedisConnection<String, byte[]> connection,
       StatefulRedisPubSubConnection<String, byte[]> pubSub) {
     Objects.requireNonNull(connection, "connection must not be null");
-    return new RedisCacheStore(connection, connection.reactive(), false, false, listen(pubSub));
+    return new RedisCacheStore(connection, connection.reactive(), false, false, listen(pubSub))
+        .subscribeAsync();
   }
 
   /**
@@ -253,17 +288,14 @@ public final class RedisCacheStore implements CacheStore, AutoCloseable {
   public static RedisCacheStore create(StatefulRedisClusterConnection<String, byte[]> connection,
       StatefulRedisPubSubConnection<String, byte[]> pubSub) {
     Objects.requireNonNull(connection, "connection must not be null");
-    return new RedisCacheStore(connection, connection.reactive(), true, false, listen(pubSub));
+    return new RedisCacheStore(connection, connection.reactive(), true, false, listen(pubSub))
+        .subscribeAsync();
   }
 
-  /** Listens on the caller's pub/sub connection; the subscription is sent, not awaited. */
+  /** A listener on the caller's pub/sub connection (subscribed by {@link #subscribeAsync}). */
   private static LeaseEndListener listen(StatefulRedisPubSubConnection<String, byte[]> pubSub) {
     Objects.requireNonNull(pubSub, "pubSub must not be null");
-    LeaseEndListener listener = new LeaseEndListener(pubSub);
-    pubSub.reactive().subscribe(LeaseScripts.LEASE_ENDED_CHANNEL).subscribe(null, e -> LOG.warn(
-        "subscribing to {} failed; lease waiters will poll only: {}",
-        LeaseScripts.LEASE_ENDED_CHANNEL, e.toString()));
-    return listener;
+    return new LeaseEndListener(pubSub);
   }
 
   /**
@@ -682,6 +714,11 @@ public final class RedisCacheStore implements CacheStore, AutoCloseable {
     return leaseEnds == null ? Mono.never() : leaseEnds.watch(valueKey);
   }
 
+  /** Whether this store's waiters mark the leases they wait for (it listens, confirmed). */
+  boolean marksLeases() {
+    return markFlag == MARK;
+  }
+
   /** The keys with a lease-end watch registered; 0 without a pub/sub connection. */
   int watchedKeys() {
     return leaseEnds == null ? 0 : leaseEnds.watchedKeys();
@@ -741,18 +778,31 @@ public final class RedisCacheStore implements CacheStore, AutoCloseable {
   // Lifecycle
 
   /**
-   * Closes the connection if this store opened it (the factories that take a client); a
-   * connection the caller passed in stays open. Blocks until it is closed: call it when the
+   * Closes the connections if this store opened them (the factories that take a client); a
+   * connection the caller passed in stays open, and a caller's pub/sub connection loses this
+   * store's listener. Blocks until it is closed: call it when the
    * application stops, or use {@link #closeAsync()} on an event loop. After it, every operation
    * errors. Closing again does nothing.
    */
   @Override
   public void close() {
-    if (ownsConnection && closed.compareAndSet(false, true)) {
-      connection.close();
-      if (leaseEnds != null) {
-        leaseEnds.connection().close();
+    if (!ownsConnection) {
+      removeListener();
+    } else if (closed.compareAndSet(false, true)) {
+      try {
+        connection.close();
+      } finally {
+        if (leaseEnds != null) {
+          leaseEnds.connection().close();
+        }
       }
+    }
+  }
+
+  /** A caller's pub/sub connection outlives the store: take our listener off it. */
+  private void removeListener() {
+    if (leaseEnds != null) {
+      leaseEnds.connection().removeListener(leaseEnds);
     }
   }
 
@@ -762,7 +812,11 @@ public final class RedisCacheStore implements CacheStore, AutoCloseable {
    */
   public Mono<Void> closeAsync() {
     return Mono.defer(() -> {
-      if (!ownsConnection || !closed.compareAndSet(false, true)) {
+      if (!ownsConnection) {
+        removeListener();
+        return Mono.empty();
+      }
+      if (!closed.compareAndSet(false, true)) {
         return Mono.empty();
       }
       Mono<Void> commands = Mono.fromCompletionStage(connection.closeAsync());

@@ -12,7 +12,12 @@ import dev.cacheaside.redis.RedisFixture.Topology;
 import dev.cacheaside.testing.Latches;
 import dev.cacheaside.testing.TestRedis;
 import dev.cacheaside.testing.TestRedisCluster;
+import io.lettuce.core.AclSetuserArgs;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisURI;
 import io.lettuce.core.api.StatefulConnection;
+import io.lettuce.core.cluster.RedisClusterClient;
+import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -22,6 +27,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import reactor.core.publisher.Flux;
@@ -47,8 +53,9 @@ class LeaseEndIT {
 
   @AfterEach
   void tearDown() throws Exception {
-    for (AutoCloseable c : opened) {
-      c.close();
+    // Last opened, first closed: the fixture's own connection outlives what uses it.
+    for (int i = opened.size() - 1; i >= 0; i--) {
+      opened.get(i).close();
     }
     frozen.dispose();
   }
@@ -108,12 +115,14 @@ class LeaseEndIT {
         () -> Mono.fromSupplier(() -> store.watchedKeys() == keys));
   }
 
-  @ParameterizedTest
-  @EnumSource(Topology.class)
-  void holderStores_waiterOnAnotherInstanceAnswersAtOnce_withTheHoldersValue(Topology topology) {
-    RedisFixture fixture = fixture(topology);
-    CacheAside<String, String> holder = instance("end", pollingStore(topology)).build();
-    CacheAside<String, String> waiter = frozenWaiter("end", fixture.store).build();
+  /**
+   * A holder on {@code holderStore} loads until the test lets it go; a frozen waiter on
+   * {@code waiterStore} waits for it and must be answered with the holder's value.
+   */
+  private void waiterIsWokenByTheHoldersStore(String name, RedisCacheStore holderStore,
+      RedisCacheStore waiterStore, RedisFixture fixture) {
+    CacheAside<String, String> holder = instance(name, holderStore).build();
+    CacheAside<String, String> waiter = frozenWaiter(name, waiterStore).build();
     Sinks.One<String> gate = Sinks.one();
     CountDownLatch loading = new CountDownLatch(1);
     StepVerifier held = StepVerifier.create(holder.cacheAside("k", held(gate, loading)))
@@ -125,8 +134,8 @@ class LeaseEndIT {
       waiterLoads.incrementAndGet();
       return Mono.just("own");
     })).expectNext("from holder").expectComplete().verifyLater();
-    awaitWatching(fixture.store, 1);
-    byte[] lease = fixture.raw.get(RedisCacheStore.leaseKey("end:k"));
+    awaitWatching(waiterStore, 1);
+    byte[] lease = fixture.raw.get(RedisCacheStore.leaseKey(name + ":k"));
     assertThat(new String(lease, StandardCharsets.US_ASCII)).as("the waiter marked the lease")
         .endsWith(LeaseScripts.WAITED_MARK);
 
@@ -135,7 +144,96 @@ class LeaseEndIT {
     waiting.verify(BOUND);
     assertThat(waiterLoads).as("the waiter never loaded").hasValue(0);
     assertThat(waiter.stats().leaseWaits()).isEqualTo(1);
-    assertThat(fixture.store.watchedKeys()).as("the watch is gone once it fired").isZero();
+    assertThat(waiterStore.watchedKeys()).as("the watch is gone once it fired").isZero();
+  }
+
+  @ParameterizedTest
+  @EnumSource(Topology.class)
+  void holderStores_waiterOnAnotherInstanceAnswersAtOnce_withTheHoldersValue(Topology topology) {
+    RedisFixture fixture = fixture(topology);
+    waiterIsWokenByTheHoldersStore("end", pollingStore(topology), fixture.store, fixture);
+  }
+
+  @ParameterizedTest
+  @EnumSource(Topology.class)
+  void aStoreOnTheCallersPubSubConnection_wakesItsWaiters_andCloseLeavesTheConnectionOpen(
+      Topology topology) {
+    RedisFixture fixture = fixture(topology);
+    StatefulRedisPubSubConnection<String, byte[]> pubSub;
+    RedisCacheStore store;
+    if (topology == Topology.STANDALONE) {
+      RedisClient client = TestRedis.get().client();
+      pubSub = client.connectPubSub(RedisCacheStore.codec());
+      var connection = client.connect(RedisCacheStore.codec());
+      opened.add(connection::close);
+      store = RedisCacheStore.create(connection, pubSub);
+    } else {
+      RedisClusterClient client = TestRedisCluster.get().client();
+      pubSub = client.connectPubSub(RedisCacheStore.codec());
+      var connection = client.connect(RedisCacheStore.codec());
+      opened.add(connection::close);
+      store = RedisCacheStore.create(connection, pubSub);
+    }
+    opened.add(pubSub::close);
+    RedisFixture.poll("the subscription confirmed", BOUND,
+        () -> Mono.fromSupplier(store::marksLeases));
+    waiterIsWokenByTheHoldersStore("callers", pollingStore(topology), store, fixture);
+    store.close();
+    assertThat(pubSub.isOpen()).as("the caller's connection").isTrue();
+  }
+
+  @Test
+  void aUserWhoMayNotPublish_stillStoresAndReleasesMarkedLeases_andTheWaiterPolls() {
+    RedisFixture fixture = fixture(Topology.STANDALONE);
+    String user = "cache-aside-no-publish";
+    fixture.raw.aclSetuser(user, AclSetuserArgs.Builder.on().addPassword("pw").allKeys()
+        .allCommands().resetChannels());
+    opened.add(() -> fixture.raw.aclDeluser(user));
+    RedisClient restricted = RedisClient.create(RedisURI.builder(TestRedis.get().uri())
+        .withAuthentication(user, "pw").build());
+    opened.add(restricted::shutdown);
+    var connection = restricted.connect(RedisCacheStore.codec());
+    opened.add(connection::close);
+    RedisCacheStore holderStore = RedisCacheStore.create(connection);
+    RedisCacheStore listening = fixture.store;
+    Duration leaseTtl = Duration.ofSeconds(30);
+
+    String token = granted(holderStore.getOrLease("s", leaseTtl));
+    CacheStoreContract.await(listening.getOrLease("s", leaseTtl));
+    assertThat(CacheStoreContract.await(holderStore.setIfLeased("s", token,
+        "v".getBytes(StandardCharsets.UTF_8), Duration.ofSeconds(5))))
+        .as("stored although the publish was refused").isTrue();
+    assertThat(fixture.raw.get(RedisCacheStore.valueKey("s"))).isEqualTo(
+        "v".getBytes(StandardCharsets.UTF_8));
+    assertThat(fixture.raw.exists(RedisCacheStore.leaseKey("s"))).isZero();
+
+    String second = granted(holderStore.getOrLease("r", leaseTtl));
+    CacheStoreContract.await(listening.getOrLease("r", leaseTtl));
+    CacheStoreContract.await(holderStore.releaseLease("r", second));
+    assertThat(fixture.raw.exists(RedisCacheStore.leaseKey("r")))
+        .as("released although the publish was refused").isZero();
+
+    // And through the cache: the holder's store lands, and the waiter, never told, polls.
+    CacheAside<String, String> holder = instance("acl", holderStore).build();
+    CacheAside<String, String> waiter = instance("acl", listening)
+        .leaseBackoff(Duration.ofMillis(5), Duration.ofMillis(20))
+        .leaseWait(Duration.ofSeconds(30)).build();
+    Sinks.One<String> gate = Sinks.one();
+    CountDownLatch loading = new CountDownLatch(1);
+    StepVerifier held = StepVerifier.create(holder.cacheAside("k", held(gate, loading)))
+        .expectNext("v").expectComplete().verifyLater();
+    Latches.await(loading, "the holder's load");
+    StepVerifier waiting = StepVerifier.create(waiter.cacheAside("k", key -> Mono.just("own")))
+        .expectNext("v").expectComplete().verifyLater();
+    awaitWatching(listening, 1);
+    gate.tryEmitValue("v");
+    held.verify(BOUND);
+    waiting.verify(BOUND);
+    assertThat(holder.stats().storeErrors()).as("no store error on the holder").isZero();
+  }
+
+  private static String granted(Mono<StoreLookup> lookup) {
+    return ((StoreLookup.Granted) CacheStoreContract.await(lookup)).token();
   }
 
   @ParameterizedTest
@@ -225,8 +323,7 @@ class LeaseEndIT {
     RedisCacheStore listening = fixture.store;
     RedisCacheStore other = pollingStore(topology);
     Duration leaseTtl = Duration.ofSeconds(30);
-    String token = ((StoreLookup.Granted) CacheStoreContract.await(
-        other.getOrLease("m", leaseTtl))).token();
+    String token = granted(other.getOrLease("m", leaseTtl));
     assertThat(CacheStoreContract.await(other.getOrLease("m", leaseTtl)))
         .as("a store that does not listen").isInstanceOf(StoreLookup.Contended.class);
     String leaseKey = RedisCacheStore.leaseKey("m");
@@ -246,8 +343,7 @@ class LeaseEndIT {
         "v".getBytes(StandardCharsets.UTF_8), Duration.ofSeconds(5)))).isTrue();
     assertThat(fixture.raw.exists(leaseKey)).isZero();
 
-    String second = ((StoreLookup.Granted) CacheStoreContract.await(
-        other.getOrLease("r", leaseTtl))).token();
+    String second = granted(other.getOrLease("r", leaseTtl));
     CacheStoreContract.await(listening.getOrLease("r", leaseTtl));
     CacheStoreContract.await(other.releaseLease("r", second));
     assertThat(fixture.raw.exists(RedisCacheStore.leaseKey("r"))).as("a marked lease released")
