@@ -57,6 +57,7 @@ public final class CacheAsideMetrics implements MeterBinder {
         .register(registry);
     counter(registry, "cache.coalesced", null, null, CacheStats::coalesced);
     counter(registry, "cache.lease.waits", null, null, CacheStats::leaseWaits);
+    counter(registry, "cache.lease.wakeups", null, null, CacheStats::leaseWakeups);
     counter(registry, "cache.lease.lost", null, null, CacheStats::leasesLost);
     counter(registry, "cache.store.errors", null, null, CacheStats::storeErrors);
     counter(registry, "cache.corrupt.entries", null, null, CacheStats::corruptEntries);

@@ -13,6 +13,9 @@ package dev.cacheaside.core;
  * @param totalLoadTimeNanos time spent in loaders, successful or not
  * @param coalesced reads that joined a read or load already in flight in this JVM
  * @param leaseWaits reads that found another caller's lease and waited for its value
+ * @param leaseWakeups waiting steps cut short because the store announced that the lease ended
+ *     ({@link CacheStore#leaseEnded}); the other steps ended at their backoff timer. Few of them
+ *     against {@code leaseWaits} on a store that announces means the announcements are lost
  * @param leasesLost stores refused because the lease was gone: a write's invalidation (a stale
  *     set prevented), an expired lease, or a takeover
  * @param storeErrors store operations that failed (the read went on to the loader)
@@ -36,6 +39,7 @@ public record CacheStats(
     long totalLoadTimeNanos,
     long coalesced,
     long leaseWaits,
+    long leaseWakeups,
     long leasesLost,
     long storeErrors,
     long corruptEntries,
@@ -47,7 +51,7 @@ public record CacheStats(
 
   /** All counters zero. */
   public static final CacheStats EMPTY =
-      new CacheStats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+      new CacheStats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
 
   /** Reads answered by the cache (fresh, negative or stale) plus misses. */
   public long requests() {
@@ -86,6 +90,7 @@ public record CacheStats(
         totalLoadTimeNanos - earlier.totalLoadTimeNanos,
         coalesced - earlier.coalesced,
         leaseWaits - earlier.leaseWaits,
+        leaseWakeups - earlier.leaseWakeups,
         leasesLost - earlier.leasesLost,
         storeErrors - earlier.storeErrors,
         corruptEntries - earlier.corruptEntries,

@@ -369,16 +369,26 @@ final class DefaultCacheAside<K, V> implements CacheAside<K, V> {
   /**
    * Completes after {@code delayMillis} on the configured scheduler, or sooner when the store
    * says the leases on all of {@code storeKeys} ended ({@link CacheStore#leaseEnded}). The
-   * store's word is a hint: its error counts as "not yet", so the timer still decides.
+   * store's word is a hint: its error counts as "not yet", so the timer still decides. A step
+   * the store's word cut short is counted in {@link CacheStats#leaseWakeups()}.
    */
   Mono<Void> wakeUp(long delayMillis, List<String> storeKeys) {
-    Mono<Void> timer = Mono.delay(Duration.ofMillis(delayMillis), settings.scheduler()).then();
+    Mono<Boolean> timer = Mono.delay(Duration.ofMillis(delayMillis), settings.scheduler())
+        .map(tick -> false);
     List<Mono<Void>> ended = new ArrayList<>(storeKeys.size());
     for (String storeKey : storeKeys) {
       // Deferred: a store that throws instead of signalling must not fail the read either.
       ended.add(Mono.defer(() -> store.leaseEnded(storeKey)).onErrorResume(e -> Mono.never()));
     }
-    return Mono.firstWithSignal(timer, ended.size() == 1 ? ended.get(0) : Mono.when(ended));
+    Mono<Boolean> announced = (ended.size() == 1 ? ended.get(0) : Mono.when(ended))
+        .thenReturn(true);
+    return Mono.firstWithSignal(timer, announced)
+        .doOnNext(woken -> {
+          if (woken) {
+            stats.leaseWakeups.increment();
+          }
+        })
+        .then();
   }
 
   /** The store returned bytes: fresh, stale or corrupt. */

@@ -13,6 +13,7 @@ final class StatsCounter {
   final LongAdder totalLoadTimeNanos = new LongAdder();
   final LongAdder coalesced = new LongAdder();
   final LongAdder leaseWaits = new LongAdder();
+  final LongAdder leaseWakeups = new LongAdder();
   final LongAdder leasesLost = new LongAdder();
   final LongAdder storeErrors = new LongAdder();
   final LongAdder corruptEntries = new LongAdder();
@@ -33,6 +34,7 @@ final class StatsCounter {
         totalLoadTimeNanos.sum(),
         coalesced.sum(),
         leaseWaits.sum(),
+        leaseWakeups.sum(),
         leasesLost.sum(),
         storeErrors.sum(),
         corruptEntries.sum(),

@@ -286,6 +286,7 @@ class LeaseTest {
     assertThat(answer.get()).as("answered on the hint, with the holder's value").isEqualTo("v");
     assertThat(waiterLoads).hasValue(0);
     assertThat(waiting.stats().leaseWaits()).isEqualTo(1);
+    assertThat(waiting.stats().leaseWakeups()).isEqualTo(1);
   }
 
   @ParameterizedTest
@@ -308,6 +309,7 @@ class LeaseTest {
 
     time.advanceTimeBy(Duration.ofSeconds(1));
     assertThat(answer.get()).as("the backoff step looked again").isEqualTo("v");
+    assertThat(waiting.stats().leaseWakeups()).isZero();
   }
 
   @Test
@@ -335,5 +337,6 @@ class LeaseTest {
     assertThat(answer.get()).as("both ended: one look for both")
         .isEqualTo(Map.of("a", "A", "b", "B"));
     assertThat(waiterLoads).hasValue(0);
+    assertThat(waiting.stats().leaseWakeups()).as("one step, cut short once").isEqualTo(1);
   }
 }

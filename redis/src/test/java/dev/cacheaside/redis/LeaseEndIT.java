@@ -144,6 +144,7 @@ class LeaseEndIT {
     waiting.verify(BOUND);
     assertThat(waiterLoads).as("the waiter never loaded").hasValue(0);
     assertThat(waiter.stats().leaseWaits()).isEqualTo(1);
+    assertThat(waiter.stats().leaseWakeups()).isEqualTo(1);
     assertThat(waiterStore.watchedKeys()).as("the watch is gone once it fired").isZero();
   }
 
@@ -230,6 +231,7 @@ class LeaseEndIT {
     held.verify(BOUND);
     waiting.verify(BOUND);
     assertThat(holder.stats().storeErrors()).as("no store error on the holder").isZero();
+    assertThat(waiter.stats().leaseWakeups()).as("never told: it polled").isZero();
   }
 
   private static String granted(Mono<StoreLookup> lookup) {

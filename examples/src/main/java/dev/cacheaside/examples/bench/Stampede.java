@@ -15,8 +15,16 @@ import reactor.core.scheduler.Schedulers;
  * at once, on the parallel scheduler, as requests arriving together at separate services.
  */
 final class Stampede {
-  /** One stampede's database loads and each caller's latency in nanoseconds. */
-  record Outcome(long loads, long[] latencyNanos) {}
+  /**
+   * One stampede's database loads, each caller's latency in nanoseconds, and (where the
+   * benchmark sees the caches) the instances' lease waits and how many waiting steps a lease-end
+   * notification cut short.
+   */
+  record Outcome(long loads, long[] latencyNanos, long leaseWaits, long leaseWakeups) {
+    Outcome(long loads, long[] latencyNanos) {
+      this(loads, latencyNanos, 0, 0);
+    }
+  }
 
   private final Sinks.Empty<Void> allArrived = Sinks.empty();
   private final AtomicInteger arrived = new AtomicInteger();
@@ -50,6 +58,17 @@ final class Stampede {
         }).subscribeOn(Schedulers.parallel()), callers), instances.size())
         .blockLast(Duration.ofMinutes(1));
     return latencies;
+  }
+
+  /** {@code "wakeups / waits"} summed over the rounds. */
+  static String wakeupCell(List<Outcome> rounds) {
+    long waits = 0;
+    long wakeups = 0;
+    for (Outcome outcome : rounds) {
+      waits += outcome.leaseWaits();
+      wakeups += outcome.leaseWakeups();
+    }
+    return wakeups + " / " + waits;
   }
 
   /**

@@ -31,8 +31,9 @@ public final class StampedeBenchmark {
     System.out.printf(Locale.ROOT, "stampede: cold key, loader %d ms, %d rounds per row (median),"
             + " Redis %s, %d cores%n%n", LOAD_TIME.toMillis(), ROUNDS, redis.version(),
         Runtime.getRuntime().availableProcessors());
-    System.out.println("| instances x subscribers | leases | DB loads | p50 ms | p99 ms |");
-    System.out.println("|---|---|---:|---:|---:|");
+    System.out.println("| instances x subscribers | leases | DB loads | p50 ms | p99 ms"
+        + " | waits woken by a notification / lease waits (all rounds) |");
+    System.out.println("|---|---|---:|---:|---:|---:|");
     int[][] grid = {{1, 1000}, {4, 250}, {8, 125}, {16, 64}};
     int round = 0;
     for (int[] cell : grid) {
@@ -41,8 +42,9 @@ public final class StampedeBenchmark {
         for (int r = 0; r < ROUNDS; r++) {
           rounds.add(stampede(redis, cell[0], cell[1], leases, "stampede-" + (round++)));
         }
-        System.out.printf(Locale.ROOT, "| %d x %d | %s | %s |%n", cell[0], cell[1],
-            leases ? "on" : "off", Stampede.medianCells(rounds));
+        System.out.printf(Locale.ROOT, "| %d x %d | %s | %s | %s |%n", cell[0], cell[1],
+            leases ? "on" : "off", Stampede.medianCells(rounds),
+            leases ? Stampede.wakeupCell(rounds) : "");
       }
     }
     System.exit(0);
@@ -67,6 +69,12 @@ public final class StampedeBenchmark {
     caches.forEach(cache -> reads.add(() -> cache.cacheAside("cold", loader)));
     long[] latencies = new Stampede().run(reads, subscribers);
     stores.forEach(RedisCacheStore::close);
-    return new Stampede.Outcome(loads.get(), latencies);
+    long waits = 0;
+    long wakeups = 0;
+    for (CacheAside<String, String> cache : caches) {
+      waits += cache.stats().leaseWaits();
+      wakeups += cache.stats().leaseWakeups();
+    }
+    return new Stampede.Outcome(loads.get(), latencies, waits, wakeups);
   }
 }
