@@ -361,6 +361,17 @@ final class BulkRead<K, V> {
     private Flux<List<Slot<K, V>>> leaseRound(List<Slot<K, V>> slots, long deadline,
         long delayMillis) {
       List<String> keys = storeKeys(slots);
+      if (deadline < 0) {
+        return look(slots, keys, deadline, delayMillis, null);
+      }
+      // A look again after a wait: watch its keys from before the look, so that stores made
+      // while it is on its way are not missed (see LeaseWatch).
+      return Flux.using(() -> cache.watch(keys),
+          watch -> look(slots, keys, deadline, delayMillis, watch), LeaseWatch::dispose);
+    }
+
+    private Flux<List<Slot<K, V>>> look(List<Slot<K, V>> slots, List<String> keys,
+        long deadline, long delayMillis, @Nullable LeaseWatch watch) {
       return store.getOrLeaseAll(keys, settings.leaseTtl())
           .collectMap(KeyedLookup::key, KeyedLookup::lookup)
           .onErrorResume(e -> {
@@ -394,7 +405,7 @@ final class BulkRead<K, V> {
             }
             return Flux.merge(batch(answered), load(loads), refresh(stale),
                 deleteCorrupt(corrupt).thenMany(Flux.empty()),
-                await(contended, until, delayMillis));
+                await(contended, until, delayMillis, watch));
           });
     }
 
@@ -417,8 +428,13 @@ final class BulkRead<K, V> {
       }
     }
 
+    /**
+     * Waits for the contended keys' leases, then looks again. {@code watch} watches them since
+     * before the look that found them contended; null on the first round, which starts its watch
+     * now (as the single-key path does).
+     */
     private Flux<List<Slot<K, V>>> await(List<Slot<K, V>> contended, long deadline,
-        long delayMillis) {
+        long delayMillis, @Nullable LeaseWatch watch) {
       if (contended.isEmpty()) {
         return Flux.empty();
       }
@@ -428,11 +444,23 @@ final class BulkRead<K, V> {
         return load(loads);
       }
       long next = Math.min(delayMillis * 2, settings.leaseBackoffMax().toMillis());
+      List<String> keys = storeKeys(contended);
       // Look again when every contended key's lease ended, or at the backoff step: one more
       // round per key whose lease ends would cost a round trip each, and a bulk load elsewhere
       // usually stores its keys together anyway.
-      return cache.wakeUp(delayMillis, storeKeys(contended))
-          .thenMany(Flux.defer(() -> leaseRound(contended, deadline, next)));
+      if (watch == null) {
+        return Flux.using(() -> cache.watch(keys), w -> lookAgain(contended, keys, deadline,
+            delayMillis, next, w), LeaseWatch::dispose);
+      }
+      return lookAgain(contended, keys, deadline, delayMillis, next, watch);
+    }
+
+    private Flux<List<Slot<K, V>>> lookAgain(List<Slot<K, V>> contended, List<String> keys,
+        long deadline, long delayMillis, long next, LeaseWatch watch) {
+      return cache.wakeUp(delayMillis, watch, keys).thenMany(Flux.defer(() -> {
+        watch.dispose();
+        return leaseRound(contended, deadline, next);
+      }));
     }
 
     /**

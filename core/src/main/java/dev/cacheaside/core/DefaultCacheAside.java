@@ -322,67 +322,79 @@ final class DefaultCacheAside<K, V> implements CacheAside<K, V> {
           storeError("getOrLease", read.storeKey(), e);
           return Mono.empty();
         })
-        .flatMap(lookup -> {
-          if (lookup instanceof StoreLookup.Contended) {
-            stats.leaseWaits.increment();
-          }
+        .flatMap(lookup -> onLookup(read, lookup, mayRetry, () -> {
+          stats.leaseWaits.increment();
           long deadline = settings.scheduler().now(TimeUnit.MILLISECONDS)
               + settings.leaseWait().toMillis();
-          return onLookup(read, lookup, mayRetry, deadline, settings.leaseBackoffMin().toMillis());
-        })
+          // The first wait's watch starts after the answer: watching before every miss's lookup
+          // would cost each uncontended miss a watch for a race inside one round trip.
+          return Mono.using(() -> watch(List.of(read.storeKey())),
+              watch -> awaitLease(read, deadline, settings.leaseBackoffMin().toMillis(), watch),
+              LeaseWatch::dispose);
+        }))
         // The store failed: answer from the loader, and store nothing without a lease.
         .switchIfEmpty(Mono.defer(() -> load(read, false, null, null)));
   }
 
+  /** Found: decode it; granted: load and store under the lease; else {@code contended}. */
   private Mono<Outcome<V>> onLookup(Read<K, V> read, StoreLookup lookup, boolean mayRetry,
-      long deadline, long delayMillis) {
+      Supplier<Mono<Outcome<V>>> contended) {
     if (lookup instanceof StoreLookup.Found found) {
       return onFound(read, found.value(), mayRetry);
     }
     if (lookup instanceof StoreLookup.Granted granted) {
       return load(read, true, granted.token(), null);
     }
-    return awaitLease(read, deadline, delayMillis);
+    return contended.get();
   }
 
   /**
    * Another caller holds the lease: look again until its value appears, its lease passes to us
    * (expired or released), or the wait budget is spent. Each look waits for the backoff step or
-   * the store's word that the lease ended, whichever comes first ({@link #wakeUp}). Timers run
-   * on the configured scheduler.
+   * the store's word that the lease ended, whichever comes first ({@link #wakeUp}); the word is
+   * watched from before the look that found the lease still held ({@code watch}), so a store
+   * made during that look is not missed. Timers run on the configured scheduler.
+   *
+   * @param watch the key's watch, disposed here when the next look starts (and by the caller's
+   *     {@code Mono.using} on any end)
    */
-  private Mono<Outcome<V>> awaitLease(Read<K, V> read, long deadline, long delayMillis) {
+  private Mono<Outcome<V>> awaitLease(Read<K, V> read, long deadline, long delayMillis,
+      LeaseWatch watch) {
     if (settings.scheduler().now(TimeUnit.MILLISECONDS) >= deadline) {
+      watch.dispose();
       return load(read, false, null, null);
     }
     long next = Math.min(delayMillis * 2, settings.leaseBackoffMax().toMillis());
-    return wakeUp(delayMillis, List.of(read.storeKey()))
-        .then(store.getOrLease(read.storeKey(), settings.leaseTtl()))
-        .onErrorResume(e -> {
-          storeError("getOrLease", read.storeKey(), e);
-          return Mono.empty();
-        })
-        .flatMap(lookup -> onLookup(read, lookup, false, deadline, next))
-        .switchIfEmpty(Mono.defer(() -> load(read, false, null, null)));
+    List<String> keys = List.of(read.storeKey());
+    return wakeUp(delayMillis, watch, keys)
+        .then(Mono.using(() -> {
+          watch.dispose();
+          return watch(keys);
+        }, nextWatch -> store.getOrLease(read.storeKey(), settings.leaseTtl())
+            .onErrorResume(e -> {
+              storeError("getOrLease", read.storeKey(), e);
+              return Mono.empty();
+            })
+            .flatMap(lookup -> onLookup(read, lookup, false,
+                () -> awaitLease(read, deadline, next, nextWatch)))
+            .switchIfEmpty(Mono.defer(() -> load(read, false, null, null))),
+            LeaseWatch::dispose));
+  }
+
+  /** A watch on the lease ends of {@code storeKeys}, from now ({@link LeaseWatch}). */
+  LeaseWatch watch(List<String> storeKeys) {
+    return new LeaseWatch(store, storeKeys);
   }
 
   /**
-   * Completes after {@code delayMillis} on the configured scheduler, or sooner when the store
-   * says the leases on all of {@code storeKeys} ended ({@link CacheStore#leaseEnded}). The
-   * store's word is a hint: its error counts as "not yet", so the timer still decides. A step
-   * the store's word cut short is counted in {@link CacheStats#leaseWakeups()}.
+   * Completes after {@code delayMillis} on the configured scheduler, or sooner when
+   * {@code watch} saw the leases on all of {@code storeKeys} end. A step the store's word cut
+   * short is counted in {@link CacheStats#leaseWakeups()}.
    */
-  Mono<Void> wakeUp(long delayMillis, List<String> storeKeys) {
+  Mono<Void> wakeUp(long delayMillis, LeaseWatch watch, List<String> storeKeys) {
     Mono<Boolean> timer = Mono.delay(Duration.ofMillis(delayMillis), settings.scheduler())
         .map(tick -> false);
-    List<Mono<Void>> ended = new ArrayList<>(storeKeys.size());
-    for (String storeKey : storeKeys) {
-      // Deferred: a store that throws instead of signalling must not fail the read either.
-      ended.add(Mono.defer(() -> store.leaseEnded(storeKey)).onErrorResume(e -> Mono.never()));
-    }
-    Mono<Boolean> announced = (ended.size() == 1 ? ended.get(0) : Mono.when(ended))
-        .thenReturn(true);
-    return Mono.firstWithSignal(timer, announced)
+    return Mono.firstWithSignal(timer, watch.ended(storeKeys).thenReturn(true))
         .doOnNext(woken -> {
           if (woken) {
             stats.leaseWakeups.increment();

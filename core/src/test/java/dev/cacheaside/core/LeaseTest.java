@@ -7,7 +7,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Clock;
 import java.time.Duration;
+import dev.cacheaside.core.CacheStore.KeyedLookup;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -15,6 +17,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
+import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -229,8 +232,33 @@ class LeaseTest {
     /** How {@link #leaseEnded} fails: not at all, with an error signal, or by throwing. */
     private volatile String failing = "no";
 
+    /** When set, the next {@code getOrLease} answers only when this emits. */
+    private volatile Sinks.@Nullable One<Boolean> holdNextLookup;
+
     HintingStore(CacheStore delegate) {
       super(delegate);
+    }
+
+    @Override
+    public Mono<StoreLookup> getOrLease(String key, Duration leaseTtl) {
+      Mono<StoreLookup> call = super.getOrLease(key, leaseTtl);
+      Sinks.One<Boolean> hold = holdNextLookup;
+      if (hold == null) {
+        return call;
+      }
+      holdNextLookup = null;
+      return call.delayUntil(lookup -> hold.asMono());
+    }
+
+    @Override
+    public Flux<KeyedLookup> getOrLeaseAll(Collection<String> keys, Duration leaseTtl) {
+      Flux<KeyedLookup> call = super.getOrLeaseAll(keys, leaseTtl);
+      Sinks.One<Boolean> hold = holdNextLookup;
+      if (hold == null) {
+        return call;
+      }
+      holdNextLookup = null;
+      return call.collectList().delayUntil(lookups -> hold.asMono()).flatMapIterable(l -> l);
     }
 
     /** Says that the lease on {@code storeKey} ended; the watches of it complete at once. */
@@ -286,6 +314,61 @@ class LeaseTest {
     assertThat(answer.get()).as("answered on the hint, with the holder's value").isEqualTo("v");
     assertThat(waiterLoads).hasValue(0);
     assertThat(waiting.stats().leaseWaits()).isEqualTo(1);
+    assertThat(waiting.stats().leaseWakeups()).isEqualTo(1);
+  }
+
+  /**
+   * The race a watch started after the answer would lose: the waiter's second look finds the
+   * lease still held, but before its answer arrives the holder stores and the end is announced.
+   * Forced: the look is held until the announcement is made.
+   */
+  @Test
+  void leaseEndAnnouncedWhileTheLookIsOnItsWay_isNotMissed() {
+    HintingStore hinting = new HintingStore(store);
+    // Its lease outlives the minute that passes.
+    CacheAside<String, String> holder = instance().store(hinting).leaseTtl(Duration.ofMinutes(2))
+        .build();
+    CacheAside<String, String> waiting = frozenWaiter(hinting);
+    Sinks.One<String> gate = Sinks.one();
+    holder.cacheAside("k", key -> gate.asMono()).subscribe();
+    AtomicReference<String> answer = new AtomicReference<>();
+    waiting.cacheAside("k", key -> Mono.just("own")).subscribe(answer::set);
+
+    Sinks.One<Boolean> lookHeld = Sinks.one();
+    hinting.holdNextLookup = lookHeld;
+    time.advanceTimeBy(Duration.ofMinutes(1));
+    assertThat(hinting.holdNextLookup).as("the second look is on its way").isNull();
+    gate.tryEmitValue("v");
+    hinting.hint("t:k");
+    lookHeld.tryEmitValue(true);
+    assertThat(answer.get()).as("its answer said 'held', but the watch had seen the end")
+        .isEqualTo("v");
+    assertThat(waiting.stats().leaseWakeups()).isEqualTo(1);
+  }
+
+  @Test
+  void leaseEndsAnnouncedWhileABulkLookIsOnItsWay_areNotMissed() {
+    HintingStore hinting = new HintingStore(store);
+    CacheAside<String, String> holder = instance().store(hinting).leaseTtl(Duration.ofMinutes(2))
+        .build();
+    CacheAside<String, String> waiting = frozenWaiter(hinting);
+    Sinks.One<String> gate = Sinks.one();
+    holder.cacheAside("a", key -> gate.asMono().thenReturn("A")).subscribe();
+    holder.cacheAside("b", key -> gate.asMono().thenReturn("B")).subscribe();
+    AtomicReference<Map<String, String>> answer = new AtomicReference<>();
+    waiting.cacheAsideAll(Flux.just("a", "b"), BulkLoader.fromFlux(keys -> Flux.fromIterable(keys)
+            .map(key -> "own"), value -> value))
+        .collectMap(BulkResult::key, BulkResult::value).subscribe(answer::set);
+
+    Sinks.One<Boolean> lookHeld = Sinks.one();
+    hinting.holdNextLookup = lookHeld;
+    time.advanceTimeBy(Duration.ofMinutes(1));
+    assertThat(hinting.holdNextLookup).as("the second look is on its way").isNull();
+    gate.tryEmitValue("go");
+    hinting.hint("t:a");
+    hinting.hint("t:b");
+    lookHeld.tryEmitValue(true);
+    assertThat(answer.get()).isEqualTo(Map.of("a", "A", "b", "B"));
     assertThat(waiting.stats().leaseWakeups()).isEqualTo(1);
   }
 
