@@ -403,6 +403,10 @@ final class BulkRead<K, V> {
                 loads.add(new Load<>(slot, null, false));
               }
             }
+            if (watch != null && contended.isEmpty()) {
+              // Done waiting: hold no watch through the loads.
+              watch.dispose();
+            }
             return Flux.merge(batch(answered), load(loads), refresh(stale),
                 deleteCorrupt(corrupt).thenMany(Flux.empty()),
                 await(contended, until, delayMillis, watch));
@@ -439,6 +443,9 @@ final class BulkRead<K, V> {
         return Flux.empty();
       }
       if (now() >= deadline) {
+        if (watch != null) {
+          watch.dispose();
+        }
         List<Load<K, V>> loads = new ArrayList<>(contended.size());
         contended.forEach(slot -> loads.add(new Load<>(slot, null, false)));
         return load(loads);

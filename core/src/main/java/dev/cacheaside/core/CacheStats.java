@@ -15,7 +15,9 @@ package dev.cacheaside.core;
  * @param leaseWaits reads that found another caller's lease and waited for its value
  * @param leaseWakeups waiting steps cut short because the store announced that the lease ended
  *     ({@link CacheStore#leaseEnded}); the other steps ended at their backoff timer. Few of them
- *     against {@code leaseWaits} on a store that announces means the announcements are lost
+ *     against {@code leaseWaits} on a store that announces means the announcements are lost.
+ *     A wake-up may also come from an earlier holder's end (its lease passed to another holder
+ *     before the look): the look then finds the lease held again and waits on
  * @param leasesLost stores refused because the lease was gone: a write's invalidation (a stale
  *     set prevented), an expired lease, or a takeover
  * @param storeErrors store operations that failed (the read went on to the loader)

@@ -324,8 +324,11 @@ final class DefaultCacheAside<K, V> implements CacheAside<K, V> {
         })
         .flatMap(lookup -> onLookup(read, lookup, mayRetry, () -> {
           stats.leaseWaits.increment();
-          long deadline = settings.scheduler().now(TimeUnit.MILLISECONDS)
-              + settings.leaseWait().toMillis();
+          long now = settings.scheduler().now(TimeUnit.MILLISECONDS);
+          long deadline = now + settings.leaseWait().toMillis();
+          if (now >= deadline) {
+            return load(read, false, null, null);
+          }
           // The first wait's watch starts after the answer: watching before every miss's lookup
           // would cost each uncontended miss a watch for a race inside one round trip.
           return Mono.using(() -> watch(List.of(read.storeKey())),
@@ -355,8 +358,8 @@ final class DefaultCacheAside<K, V> implements CacheAside<K, V> {
    * watched from before the look that found the lease still held ({@code watch}), so a store
    * made during that look is not missed. Timers run on the configured scheduler.
    *
-   * @param watch the key's watch, disposed here when the next look starts (and by the caller's
-   *     {@code Mono.using} on any end)
+   * @param watch the key's watch, disposed here when the next look starts or the waiting ends
+   *     (and by the caller's {@code Mono.using} on any end, a cancel included)
    */
   private Mono<Outcome<V>> awaitLease(Read<K, V> read, long deadline, long delayMillis,
       LeaseWatch watch) {
@@ -375,9 +378,18 @@ final class DefaultCacheAside<K, V> implements CacheAside<K, V> {
               storeError("getOrLease", read.storeKey(), e);
               return Mono.empty();
             })
-            .flatMap(lookup -> onLookup(read, lookup, false,
-                () -> awaitLease(read, deadline, next, nextWatch)))
-            .switchIfEmpty(Mono.defer(() -> load(read, false, null, null))),
+            .flatMap(lookup -> {
+              if (!(lookup instanceof StoreLookup.Contended)) {
+                // Done waiting: hold no watch through a load (nor wake on our own store).
+                nextWatch.dispose();
+              }
+              return onLookup(read, lookup, false,
+                  () -> awaitLease(read, deadline, next, nextWatch));
+            })
+            .switchIfEmpty(Mono.defer(() -> {
+              nextWatch.dispose();
+              return load(read, false, null, null);
+            })),
             LeaseWatch::dispose));
   }
 
@@ -394,7 +406,9 @@ final class DefaultCacheAside<K, V> implements CacheAside<K, V> {
   Mono<Void> wakeUp(long delayMillis, LeaseWatch watch, List<String> storeKeys) {
     Mono<Boolean> timer = Mono.delay(Duration.ofMillis(delayMillis), settings.scheduler())
         .map(tick -> false);
-    return Mono.firstWithSignal(timer, watch.ended(storeKeys).thenReturn(true))
+    // The watch first: when it has already seen the end, the race is won before the timer is
+    // even scheduled.
+    return Mono.firstWithSignal(watch.ended(storeKeys).thenReturn(true), timer)
         .doOnNext(woken -> {
           if (woken) {
             stats.leaseWakeups.increment();

@@ -5,22 +5,27 @@ import java.util.List;
 import java.util.Map;
 import reactor.core.Disposable;
 import reactor.core.publisher.Mono;
+import reactor.core.publisher.Operators;
 import reactor.core.publisher.Sinks;
+import reactor.util.context.Context;
 
 /**
  * Watches for the end of the leases on some keys ({@link CacheStore#leaseEnded}), from the moment
- * it is made. A waiter makes one before each look it may have to wait after, so that a holder
- * that stores while the look is still on its way is not missed: the announcement is kept and
- * {@link #ended} completes at once. Watching only after a "contended" answer would lose
- * announcements made in that round trip, and the waiter would sleep a whole backoff step.
+ * it is made. A waiter makes one before each look again (the second and later looks of a wait),
+ * so that a holder that stores while the look is still on its way is not missed: the
+ * announcement is kept and {@link #ended} completes at once. Watching only after a "contended"
+ * answer would lose announcements made in that round trip, and the waiter would sleep a whole
+ * backoff step. The first look of a wait is the miss's own lookup; it is watched from its answer
+ * only, since most misses are not contended and should not pay for a watch.
  *
  * <p>The store's word is a hint: an error, or a store that throws instead of signalling, counts
- * as "not yet". {@link #dispose} ends every subscription; it is idempotent and may race with an
- * announcement.
+ * as "not yet", and so does a failing cancel. {@link #dispose} ends every subscription; it is
+ * idempotent and may race with an announcement.
  */
 final class LeaseWatch implements Disposable {
   private final Map<String, Sinks.Empty<Void>> ended;
   private final Disposable[] subscriptions;
+  private volatile boolean disposed;
 
   LeaseWatch(CacheStore store, List<String> storeKeys) {
     ended = new HashMap<>(storeKeys.size() * 2);
@@ -62,18 +67,19 @@ final class LeaseWatch implements Disposable {
 
   @Override
   public void dispose() {
+    disposed = true;
     for (Disposable subscription : subscriptions) {
-      subscription.dispose();
+      // A store whose cancel throws must neither keep the other keys watched nor fail the read.
+      try {
+        subscription.dispose();
+      } catch (RuntimeException e) {
+        Operators.onErrorDropped(e, Context.empty());
+      }
     }
   }
 
   @Override
   public boolean isDisposed() {
-    for (Disposable subscription : subscriptions) {
-      if (!subscription.isDisposed()) {
-        return false;
-      }
-    }
-    return true;
+    return disposed;
   }
 }

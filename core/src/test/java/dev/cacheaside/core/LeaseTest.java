@@ -1,5 +1,6 @@
 package dev.cacheaside.core;
 
+import dev.cacheaside.core.CacheStore.KeyedLookup;
 import dev.cacheaside.testing.Latches;
 import dev.cacheaside.testing.SchedulerClock;
 
@@ -7,7 +8,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Clock;
 import java.time.Duration;
-import dev.cacheaside.core.CacheStore.KeyedLookup;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
@@ -229,6 +229,8 @@ class LeaseTest {
   private static final class HintingStore extends ForwardingCacheStore {
     private final Map<String, Sinks.Empty<Void>> hints = new ConcurrentHashMap<>();
     private final AtomicInteger watches = new AtomicInteger();
+    /** Watches subscribed and not yet ended or cancelled: must be 0 once nobody waits. */
+    private final AtomicInteger active = new AtomicInteger();
     /** How {@link #leaseEnded} fails: not at all, with an error signal, or by throwing. */
     private volatile String failing = "no";
 
@@ -276,7 +278,11 @@ class LeaseTest {
         throw new IllegalStateException("a buggy store");
       }
       return hints.computeIfAbsent(key, k -> Sinks.empty()).asMono()
-          .doOnSubscribe(s -> watches.incrementAndGet());
+          .doOnSubscribe(s -> {
+            watches.incrementAndGet();
+            active.incrementAndGet();
+          })
+          .doFinally(signal -> active.decrementAndGet());
     }
   }
 
@@ -315,6 +321,7 @@ class LeaseTest {
     assertThat(waiterLoads).hasValue(0);
     assertThat(waiting.stats().leaseWaits()).isEqualTo(1);
     assertThat(waiting.stats().leaseWakeups()).isEqualTo(1);
+    assertThat(hinting.active).as("no watch left").hasValue(0);
   }
 
   /**
@@ -344,6 +351,7 @@ class LeaseTest {
     assertThat(answer.get()).as("its answer said 'held', but the watch had seen the end")
         .isEqualTo("v");
     assertThat(waiting.stats().leaseWakeups()).isEqualTo(1);
+    assertThat(hinting.active).as("no watch left").hasValue(0);
   }
 
   @Test
@@ -370,6 +378,69 @@ class LeaseTest {
     lookHeld.tryEmitValue(true);
     assertThat(answer.get()).isEqualTo(Map.of("a", "A", "b", "B"));
     assertThat(waiting.stats().leaseWakeups()).isEqualTo(1);
+    assertThat(hinting.active).as("no watch left").hasValue(0);
+  }
+
+  /**
+   * The waiter's look again is granted the lease (the holder gave it up without a word): the
+   * watches end before the waiter's own load, which may take long, and through three waiting
+   * steps there is never more than one.
+   */
+  @Test
+  void waiterGrantedTheLeaseAfterWaiting_holdsNoWatchThroughItsLoad() {
+    HintingStore hinting = new HintingStore(store);
+    CacheAside<String, String> holder = instance().store(hinting).leaseTtl(Duration.ofMinutes(10))
+        .build();
+    CacheAside<String, String> waiting = frozenWaiter(hinting);
+    Sinks.One<String> holderGate = Sinks.one();
+    holder.cacheAside("k", key -> holderGate.asMono()).subscribe(v -> { }, e -> { });
+    Sinks.One<String> ownGate = Sinks.one();
+    AtomicInteger ownLoads = new AtomicInteger();
+    AtomicReference<String> answer = new AtomicReference<>();
+    waiting.cacheAside("k", key -> {
+      ownLoads.incrementAndGet();
+      return ownGate.asMono();
+    }).subscribe(answer::set);
+    for (int step = 0; step < 2; step++) {
+      time.advanceTimeBy(Duration.ofMinutes(1));
+      assertThat(hinting.active).as("one watch at a time, step %d", step).hasValue(1);
+    }
+    // The holder fails and releases its lease; nobody announces it (a lost message).
+    holderGate.tryEmitError(new IllegalStateException("db"));
+    time.advanceTimeBy(Duration.ofMinutes(1));
+    assertThat(ownLoads).as("the look again was granted the lease").hasValue(1);
+    assertThat(hinting.active).as("no watch held through the waiter's load").hasValue(0);
+    ownGate.tryEmitValue("own");
+    assertThat(answer.get()).isEqualTo("own");
+    assertThat(waiting.stats().leaseWakeups()).isZero();
+  }
+
+  @Test
+  void bulkWaiterGrantedTheLeasesAfterWaiting_holdsNoWatchThroughItsLoad() {
+    HintingStore hinting = new HintingStore(store);
+    CacheAside<String, String> holder = instance().store(hinting).leaseTtl(Duration.ofMinutes(10))
+        .build();
+    CacheAside<String, String> waiting = frozenWaiter(hinting);
+    Sinks.One<String> holderGate = Sinks.one();
+    holder.cacheAside("a", key -> holderGate.asMono()).subscribe(v -> { }, e -> { });
+    holder.cacheAside("b", key -> holderGate.asMono()).subscribe(v -> { }, e -> { });
+    Sinks.One<String> ownGate = Sinks.one();
+    AtomicInteger ownLoads = new AtomicInteger();
+    AtomicReference<Map<String, String>> answer = new AtomicReference<>();
+    waiting.cacheAsideAll(Flux.just("a", "b"), BulkLoader.fromFlux(keys -> {
+      ownLoads.incrementAndGet();
+      return ownGate.asMono().thenMany(Flux.fromIterable(keys));
+    }, value -> value)).collectMap(BulkResult::key, BulkResult::value).subscribe(answer::set);
+    for (int step = 0; step < 2; step++) {
+      time.advanceTimeBy(Duration.ofMinutes(1));
+      assertThat(hinting.active).as("one watch per key at a time, step %d", step).hasValue(2);
+    }
+    holderGate.tryEmitError(new IllegalStateException("db"));
+    time.advanceTimeBy(Duration.ofMinutes(1));
+    assertThat(ownLoads).as("the look again was granted both leases").hasValue(1);
+    assertThat(hinting.active).as("no watch held through the waiter's load").hasValue(0);
+    ownGate.tryEmitValue("go");
+    assertThat(answer.get()).isEqualTo(Map.of("a", "a", "b", "b"));
   }
 
   @ParameterizedTest
@@ -421,5 +492,6 @@ class LeaseTest {
         .isEqualTo(Map.of("a", "A", "b", "B"));
     assertThat(waiterLoads).hasValue(0);
     assertThat(waiting.stats().leaseWakeups()).as("one step, cut short once").isEqualTo(1);
+    assertThat(hinting.active).as("no watch left").hasValue(0);
   }
 }

@@ -102,8 +102,9 @@ import reactor.util.Loggers;
  *       the message to every node, so one subscription on any node hears all of them.</li>
  * </ul>
  * Pub/sub is at most once: a message lost in a reconnect, or sent in the moment between a
- * waiter's {@code getOrLease} reply and its watch, only means the waiter looks again at its next
- * backoff step, as it would without the connection. A bulk waiter looks again when every key it
+ * waiter's first {@code getOrLease} reply and its watch (later looks are watched from before
+ * they are sent), only means the waiter looks again at its next backoff step, as it would without
+ * the connection. A bulk waiter looks again when every key it
  * waits for was announced, or at its step. Stores without a pub/sub connection still publish for
  * the waiters of stores that have one, so the two kinds can share a Redis. The channel is one per
  * Redis (per cluster: Redis Cluster sends every message to every node), so each listening store
