@@ -324,6 +324,20 @@ class LeaseTest {
     assertThat(hinting.active).as("no watch left").hasValue(0);
   }
 
+  /** A holder whose lease outlives the virtual minutes the tests let pass. */
+  private CacheAside<String, String> longLeaseHolder(CacheStore hinting) {
+    return instance().store(hinting).leaseTtl(Duration.ofMinutes(10)).build();
+  }
+
+  /** Lets the frozen waiter's first step pass and holds the answer of the look that follows. */
+  private Sinks.One<Boolean> holdTheSecondLook(HintingStore hinting) {
+    Sinks.One<Boolean> lookHeld = Sinks.one();
+    hinting.holdNextLookup = lookHeld;
+    time.advanceTimeBy(Duration.ofMinutes(1));
+    assertThat(hinting.holdNextLookup).as("the second look is on its way").isNull();
+    return lookHeld;
+  }
+
   /**
    * The race a watch started after the answer would lose: the waiter's second look finds the
    * lease still held, but before its answer arrives the holder stores and the end is announced.
@@ -332,19 +346,14 @@ class LeaseTest {
   @Test
   void leaseEndAnnouncedWhileTheLookIsOnItsWay_isNotMissed() {
     HintingStore hinting = new HintingStore(store);
-    // Its lease outlives the minute that passes.
-    CacheAside<String, String> holder = instance().store(hinting).leaseTtl(Duration.ofMinutes(2))
-        .build();
+    CacheAside<String, String> holder = longLeaseHolder(hinting);
     CacheAside<String, String> waiting = frozenWaiter(hinting);
     Sinks.One<String> gate = Sinks.one();
     holder.cacheAside("k", key -> gate.asMono()).subscribe();
     AtomicReference<String> answer = new AtomicReference<>();
     waiting.cacheAside("k", key -> Mono.just("own")).subscribe(answer::set);
 
-    Sinks.One<Boolean> lookHeld = Sinks.one();
-    hinting.holdNextLookup = lookHeld;
-    time.advanceTimeBy(Duration.ofMinutes(1));
-    assertThat(hinting.holdNextLookup).as("the second look is on its way").isNull();
+    Sinks.One<Boolean> lookHeld = holdTheSecondLook(hinting);
     gate.tryEmitValue("v");
     hinting.hint("t:k");
     lookHeld.tryEmitValue(true);
@@ -357,8 +366,7 @@ class LeaseTest {
   @Test
   void leaseEndsAnnouncedWhileABulkLookIsOnItsWay_areNotMissed() {
     HintingStore hinting = new HintingStore(store);
-    CacheAside<String, String> holder = instance().store(hinting).leaseTtl(Duration.ofMinutes(2))
-        .build();
+    CacheAside<String, String> holder = longLeaseHolder(hinting);
     CacheAside<String, String> waiting = frozenWaiter(hinting);
     Sinks.One<String> gate = Sinks.one();
     holder.cacheAside("a", key -> gate.asMono().thenReturn("A")).subscribe();
@@ -368,10 +376,7 @@ class LeaseTest {
             .map(key -> "own"), value -> value))
         .collectMap(BulkResult::key, BulkResult::value).subscribe(answer::set);
 
-    Sinks.One<Boolean> lookHeld = Sinks.one();
-    hinting.holdNextLookup = lookHeld;
-    time.advanceTimeBy(Duration.ofMinutes(1));
-    assertThat(hinting.holdNextLookup).as("the second look is on its way").isNull();
+    Sinks.One<Boolean> lookHeld = holdTheSecondLook(hinting);
     gate.tryEmitValue("go");
     hinting.hint("t:a");
     hinting.hint("t:b");
@@ -389,8 +394,7 @@ class LeaseTest {
   @Test
   void waiterGrantedTheLeaseAfterWaiting_holdsNoWatchThroughItsLoad() {
     HintingStore hinting = new HintingStore(store);
-    CacheAside<String, String> holder = instance().store(hinting).leaseTtl(Duration.ofMinutes(10))
-        .build();
+    CacheAside<String, String> holder = longLeaseHolder(hinting);
     CacheAside<String, String> waiting = frozenWaiter(hinting);
     Sinks.One<String> holderGate = Sinks.one();
     holder.cacheAside("k", key -> holderGate.asMono()).subscribe(v -> { }, e -> { });
@@ -418,8 +422,7 @@ class LeaseTest {
   @Test
   void bulkWaiterGrantedTheLeasesAfterWaiting_holdsNoWatchThroughItsLoad() {
     HintingStore hinting = new HintingStore(store);
-    CacheAside<String, String> holder = instance().store(hinting).leaseTtl(Duration.ofMinutes(10))
-        .build();
+    CacheAside<String, String> holder = longLeaseHolder(hinting);
     CacheAside<String, String> waiting = frozenWaiter(hinting);
     Sinks.One<String> holderGate = Sinks.one();
     holder.cacheAside("a", key -> holderGate.asMono()).subscribe(v -> { }, e -> { });
