@@ -1,6 +1,5 @@
 package dev.cacheaside.core;
 
-import dev.cacheaside.core.DefaultCacheAside.Read;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -9,7 +8,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
-import reactor.core.Exceptions;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
@@ -18,8 +16,8 @@ import reactor.util.Loggers;
 
 /**
  * Early refresh for one cache: on a hit the {@link EarlyRefresh} policy decides; a due refresh
- * takes the key's lease and runs the cache's ordinary leased load (the same load and store a
- * miss uses) in the background, on the refresh scheduler.
+ * takes the key's lease and runs the ordinary leased load ({@link Loads}, the same load and store
+ * a miss uses) in the background, on the refresh scheduler.
  *
  * <h2>Why refreshes have their own in-flight map</h2>
  * The cache's in-flight map holds <em>reads</em>: a caller that arrives while a read of its key is
@@ -62,26 +60,22 @@ final class BackgroundRefresher<K, V> {
   /** A fresh hit of a bulk read: the store key and its entry. */
   record Hit(String storeKey, Envelope envelope) {}
 
-  /** Runs the cache's leased load and store: {@code token} null when leases are off. */
-  @FunctionalInterface
-  interface LeasedLoad<K, V> {
-    Mono<Outcome<V>> load(Read<K, V> read, @Nullable String token);
-  }
-
   private final CacheSettings<K, V> settings;
   private final EarlyRefresh policy;
   private final StatsCounter stats;
-  private final LeasedLoad<K, V> leasedLoad;
+  private final StoreCalls calls;
+  private final Loads<V> loads;
   private final ConcurrentHashMap<String, Refresh<V>> refreshes = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, Backoff> backoffs = new ConcurrentHashMap<>();
   private volatile int sweepAt = SWEEP_AT_LEAST;
 
-  BackgroundRefresher(CacheSettings<K, V> settings, StatsCounter stats,
-      LeasedLoad<K, V> leasedLoad) {
+  BackgroundRefresher(CacheSettings<K, V> settings, StatsCounter stats, StoreCalls calls,
+      Loads<V> loads) {
     this.settings = settings;
     this.policy = settings.refresh().policy();
     this.stats = stats;
-    this.leasedLoad = leasedLoad;
+    this.calls = calls;
+    this.loads = loads;
   }
 
   /** A refresh in flight; the holder lets it remove exactly itself from the map. */
@@ -133,19 +127,14 @@ final class BackgroundRefresher<K, V> {
    * the key, or the store fails) means no refresh: empty.
    */
   private Mono<Outcome<V>> refresh(Read<K, V> read, long oldExpiresAt) {
-    String key = read.storeKey();
     if (!settings.leases()) {
       return refreshLoad(read, null, oldExpiresAt);
     }
-    return settings.store().tryLease(key, settings.leaseTtl())
-        .onErrorResume(e -> {
-          Exceptions.throwIfJvmFatal(e);
-          stats.storeErrors.increment();
-          LOG.debug("cache '{}': store tryLease of {} failed, no early refresh: {}",
-              settings.name(), key, e.toString());
-          return Mono.empty();
-        })
-        .flatMap(token -> refreshLoad(read, token, oldExpiresAt));
+    return calls.tryLease(read.storeKey())
+        .flatMap(lease -> {
+          String token = lease.token();
+          return token == null ? Mono.empty() : refreshLoad(read, token, oldExpiresAt);
+        });
   }
 
   private Mono<Outcome<V>> refreshLoad(Read<K, V> read, @Nullable String token,
@@ -155,7 +144,7 @@ final class BackgroundRefresher<K, V> {
       stats.refreshes.increment();
       // Past the lease TTL the lease has lapsed and the store would be refused: give up, so a
       // hung loader cannot hold this key's refresh (and the misses joining it) forever.
-      return leasedLoad.load(read, token)
+      return loads.load(read, LoadPlan.of(settings.leases(), token))
           .timeout(settings.leaseTtl(), settings.scheduler())
           .doOnNext(outcome -> {
             backoffs.remove(key);

@@ -1,5 +1,6 @@
 package dev.cacheaside.core;
 
+import dev.cacheaside.core.stats.CacheStats;
 import java.util.Collection;
 import java.util.function.Function;
 import org.reactivestreams.Publisher;

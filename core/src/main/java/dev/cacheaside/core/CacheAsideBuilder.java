@@ -1,5 +1,7 @@
 package dev.cacheaside.core;
 
+import dev.cacheaside.core.spi.CacheStore;
+import dev.cacheaside.core.spi.StoreChecks;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Objects;
@@ -73,6 +75,7 @@ public final class CacheAsideBuilder<K, V> {
   private int bulkConcurrency = DEFAULT_BULK_CONCURRENCY;
   private boolean bulkFailOnLoadError = false;
   private LoadDecorator loadDecorator = LoadDecorator.NONE;
+  private InvalidationRetry invalidationRetry = InvalidationRetry.DEFAULT;
 
   CacheAsideBuilder(String name) {
     Objects.requireNonNull(name, "name must not be null");
@@ -356,6 +359,17 @@ public final class CacheAsideBuilder<K, V> {
   }
 
   /**
+   * How {@link CacheAside#writeThenInvalidate} retries an invalidation that failed after its
+   * write succeeded, before it counts it in
+   * {@link dev.cacheaside.core.stats.CacheStats#invalidationFailures()}, logs it and gives up
+   * (the write's result is still emitted). Default {@link InvalidationRetry#DEFAULT}.
+   */
+  public CacheAsideBuilder<K, V> invalidationRetry(InvalidationRetry retry) {
+    this.invalidationRetry = Objects.requireNonNull(retry, "invalidationRetry must not be null");
+    return this;
+  }
+
+  /**
    * Builds the cache.
    *
    * @throws IllegalStateException if the store or the codec is missing, or options clash
@@ -379,6 +393,7 @@ public final class CacheAsideBuilder<K, V> {
     CacheSettings<K, V> settings = new CacheSettings<>(name, store, codec, format, ttl, ttlJitter,
         negative, staleGrace, leases, leaseTtl, leaseWait, leaseBackoffMin, leaseBackoffMax,
         shareReads, maxValueBytes, generationRefresh, clock, scheduler, loadDecorator,
+        invalidationRetry,
         new CacheSettings.Bulk(bulkWindowSize, bulkWindowTime, bulkMaxLoadChunk, bulkConcurrency,
             bulkFailOnLoadError),
         new CacheSettings.Refresh(earlyRefresh, refreshScheduler, refreshBackoffMin,

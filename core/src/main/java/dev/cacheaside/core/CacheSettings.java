@@ -1,5 +1,7 @@
 package dev.cacheaside.core;
 
+import dev.cacheaside.core.spi.CacheStore;
+
 import java.time.Clock;
 import java.time.Duration;
 import java.util.function.Function;
@@ -26,6 +28,7 @@ record CacheSettings<K, V>(
     Clock clock,
     Scheduler scheduler,
     LoadDecorator loadDecorator,
+    InvalidationRetry invalidationRetry,
     Bulk bulk,
     Refresh refresh) {
 

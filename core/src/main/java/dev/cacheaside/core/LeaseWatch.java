@@ -1,5 +1,6 @@
 package dev.cacheaside.core;
 
+import dev.cacheaside.core.spi.CacheStore;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;

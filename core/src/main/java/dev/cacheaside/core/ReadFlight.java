@@ -1,8 +1,9 @@
 package dev.cacheaside.core;
 
-import dev.cacheaside.core.DefaultCacheAside.Decoded;
-import dev.cacheaside.core.DefaultCacheAside.Read;
+import dev.cacheaside.core.Entries.Decoded;
+import dev.cacheaside.core.spi.CacheStore;
 import java.util.Objects;
+import java.util.function.Supplier;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 import java.util.concurrent.atomic.AtomicReferenceFieldUpdater;
 import org.jspecify.annotations.Nullable;
@@ -29,11 +30,33 @@ import reactor.util.context.Context;
  * {@code onTerminate} runs before the outcome is handed to anybody, so a flight leaves the
  * in-flight map before its callers can act on its result.
  *
- * <p>With {@code shared} false the read is a caller's own (shared loads only): anything but a
- * fresh hit goes on through {@link DefaultCacheAside#joinFlight}, which reads again inside a
- * shared flight.
+ * <p>What follows a store answer other than a fresh hit is its owner's: the flight is given a
+ * {@link Path} (the single-key read's state machine, or, for a caller's own unshared read, a
+ * step into a shared flight) and makes the rest of its outcome with it.
  */
 final class ReadFlight<K, V> extends Mono<Outcome<V>> implements CoreSubscriber<byte[]> {
+
+  /**
+   * What a flight does with the store's answer to its read; at most one method but
+   * {@link #decode} runs per flight. One instance serves every flight of a cache, so the hit path
+   * allocates nothing for it.
+   */
+  interface Path<K, V> {
+    /** Decodes the bytes found. Never I/O. */
+    Decoded<V> decode(Read<K, V> read, byte[] bytes);
+
+    /** The outcome of a fresh entry (which may start an early refresh). Never I/O. */
+    Outcome<V> fresh(Read<K, V> read, Decoded<V> decoded);
+
+    /**
+     * The rest of a read whose store answer was no entry, or a failure ({@code storeError}
+     * non-null: count it, then treat it as a miss).
+     */
+    Mono<Outcome<V>> miss(Read<K, V> read, @Nullable Throwable storeError);
+
+    /** The rest of a read that found a stale or corrupt entry. */
+    Mono<Outcome<V>> notFresh(Read<K, V> read, Decoded<V> decoded);
+  }
   @SuppressWarnings("rawtypes")
   private static final Inner[] EMPTY = new Inner[0];
   @SuppressWarnings("rawtypes")
@@ -48,9 +71,9 @@ final class ReadFlight<K, V> extends Mono<Outcome<V>> implements CoreSubscriber<
   private static final AtomicIntegerFieldUpdater<ReadFlight> ENDED =
       AtomicIntegerFieldUpdater.newUpdater(ReadFlight.class, "ended");
 
-  private final DefaultCacheAside<K, V> owner;
+  private final CacheStore store;
   private final Read<K, V> read;
-  private final boolean shared;
+  private final Path<K, V> path;
   private final Runnable onTerminate;
 
   @SuppressWarnings("unchecked")
@@ -68,11 +91,10 @@ final class ReadFlight<K, V> extends Mono<Outcome<V>> implements CoreSubscriber<
   private @Nullable Outcome<V> outcome;
   private @Nullable Throwable error;
 
-  ReadFlight(DefaultCacheAside<K, V> owner, Read<K, V> read, boolean shared,
-      Runnable onTerminate) {
-    this.owner = owner;
+  ReadFlight(CacheStore store, Read<K, V> read, Path<K, V> path, Runnable onTerminate) {
+    this.store = store;
     this.read = read;
-    this.shared = shared;
+    this.path = path;
     this.onTerminate = onTerminate;
   }
 
@@ -88,7 +110,7 @@ final class ReadFlight<K, V> extends Mono<Outcome<V>> implements CoreSubscriber<
       context = actual.currentContext();
       Mono<byte[]> get;
       try {
-        get = Objects.requireNonNull(owner.store().get(read.storeKey()),
+        get = Objects.requireNonNull(store.get(read.storeKey()),
             "store returned a null Mono from get");
       } catch (Throwable e) {
         // Thrown, not signalled: bad input for the store (say, a key it refuses), not a store
@@ -119,14 +141,8 @@ final class ReadFlight<K, V> extends Mono<Outcome<V>> implements CoreSubscriber<
 
   @Override
   public void onError(Throwable e) {
-    try {
-      owner.storeError("get", read.storeKey(), e);
-    } catch (Throwable fatal) {
-      fail(fatal);
-      return;
-    }
     // A failing read is a miss; the loader answers.
-    continueWith(() -> shared ? owner.onMiss(read, true) : owner.joinFlight(read));
+    continueWith(() -> path.miss(read, e));
   }
 
   @Override
@@ -134,16 +150,15 @@ final class ReadFlight<K, V> extends Mono<Outcome<V>> implements CoreSubscriber<
     byte[] found = bytes;
     bytes = null;
     if (found == null) {
-      continueWith(() -> shared ? owner.onMiss(read, true) : owner.joinFlight(read));
+      continueWith(() -> path.miss(read, null));
       return;
     }
     Decoded<V> decoded;
     Outcome<V> hit = null;
     try {
-      decoded = owner.decode(read.storeKey(), found);
+      decoded = path.decode(read, found);
       if (decoded.state() == Decoded.State.FRESH) {
-        owner.refresher().onHit(read, Objects.requireNonNull(decoded.envelope()));
-        hit = Outcome.hit(decoded.value());
+        hit = path.fresh(read, decoded);
       }
     } catch (Throwable e) {
       fail(Operators.onOperatorError(e, context));
@@ -153,11 +168,11 @@ final class ReadFlight<K, V> extends Mono<Outcome<V>> implements CoreSubscriber<
       finish(hit, null);
       return;
     }
-    continueWith(() -> shared ? owner.onDecoded(read, decoded, true) : owner.joinFlight(read));
+    continueWith(() -> path.notFresh(read, decoded));
   }
 
   /** A slow path: its outcome (or error) becomes this flight's. */
-  private void continueWith(java.util.function.Supplier<Mono<Outcome<V>>> next) {
+  private void continueWith(Supplier<Mono<Outcome<V>>> next) {
     Mono<Outcome<V>> rest;
     try {
       rest = Objects.requireNonNull(next.get(), "slow path returned null");

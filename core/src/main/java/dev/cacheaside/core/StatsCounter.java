@@ -1,5 +1,6 @@
 package dev.cacheaside.core;
 
+import dev.cacheaside.core.stats.CacheStats;
 import java.util.concurrent.atomic.LongAdder;
 
 /** The live counters behind {@link CacheStats}; LongAdders because every read bumps one. */
@@ -23,25 +24,50 @@ final class StatsCounter {
   final LongAdder refreshFailures = new LongAdder();
   final LongAdder totalRefreshLeadMillis = new LongAdder();
 
-  CacheStats snapshot() {
-    return new CacheStats(
-        hits.sum(),
-        negativeHits.sum(),
-        staleHits.sum(),
-        misses.sum(),
-        loads.sum(),
-        loadFailures.sum(),
-        totalLoadTimeNanos.sum(),
-        coalesced.sum(),
-        leaseWaits.sum(),
-        leaseWakeups.sum(),
-        leasesLost.sum(),
-        storeErrors.sum(),
-        corruptEntries.sum(),
-        uncachedValues.sum(),
-        invalidationFailures.sum(),
-        refreshes.sum(),
-        refreshFailures.sum(),
-        totalRefreshLeadMillis.sum());
+  /** Counts one caller's outcome. */
+  void count(Outcome<?> outcome) {
+    counter(outcome.kind()).increment();
+  }
+
+  /** Counts {@code n} callers' outcomes of one kind (a bulk window's batch). */
+  void count(Outcome.Kind kind, long n) {
+    if (n > 0) {
+      counter(kind).add(n);
+    }
+  }
+
+  private LongAdder counter(Outcome.Kind kind) {
+    return switch (kind) {
+      case HIT -> hits;
+      case NEGATIVE_HIT -> negativeHits;
+      case STALE_HIT -> staleHits;
+      case LOADED -> misses;
+    };
+  }
+
+  /** The counters now, with the two gauges the engine reads from its maps. */
+  CacheStats snapshot(long readsInFlight, long refreshesInFlight) {
+    return CacheStats.builder()
+        .hits(hits.sum())
+        .negativeHits(negativeHits.sum())
+        .staleHits(staleHits.sum())
+        .misses(misses.sum())
+        .loads(loads.sum())
+        .loadFailures(loadFailures.sum())
+        .totalLoadTimeNanos(totalLoadTimeNanos.sum())
+        .coalesced(coalesced.sum())
+        .leaseWaits(leaseWaits.sum())
+        .leaseWakeups(leaseWakeups.sum())
+        .leasesLost(leasesLost.sum())
+        .storeErrors(storeErrors.sum())
+        .corruptEntries(corruptEntries.sum())
+        .uncachedValues(uncachedValues.sum())
+        .invalidationFailures(invalidationFailures.sum())
+        .refreshes(refreshes.sum())
+        .refreshFailures(refreshFailures.sum())
+        .totalRefreshLeadMillis(totalRefreshLeadMillis.sum())
+        .readsInFlight(readsInFlight)
+        .refreshesInFlight(refreshesInFlight)
+        .build();
   }
 }

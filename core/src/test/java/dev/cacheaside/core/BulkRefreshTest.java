@@ -1,5 +1,6 @@
 package dev.cacheaside.core;
 
+import dev.cacheaside.core.spi.InMemoryCacheStore;
 import dev.cacheaside.testing.SchedulerClock;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -67,7 +68,7 @@ class BulkRefreshTest {
   }
 
   private static int refreshing(CacheAside<?, ?> cache) {
-    return ((DefaultCacheAside<?, ?>) cache).refreshingCount();
+    return (int) cache.stats().refreshesInFlight();
   }
 
   @Test

@@ -1,5 +1,7 @@
 package dev.cacheaside.core;
 
+import dev.cacheaside.core.spi.InMemoryCacheStore;
+import dev.cacheaside.core.stats.CacheAsideMetrics;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;

@@ -1,5 +1,7 @@
 package dev.cacheaside.core;
 
+import dev.cacheaside.core.spi.CacheStore;
+import dev.cacheaside.core.spi.ForwardingCacheStore;
 import java.util.Collection;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -13,6 +15,7 @@ import reactor.core.publisher.Mono;
  */
 final class CountingStore extends ForwardingCacheStore {
   final AtomicInteger gets = new AtomicInteger();
+  final AtomicInteger generationReads = new AtomicInteger();
   final AtomicInteger getAlls = new AtomicInteger();
   final AtomicInteger getAllKeys = new AtomicInteger();
   final AtomicInteger getOrLeases = new AtomicInteger();
@@ -30,6 +33,7 @@ final class CountingStore extends ForwardingCacheStore {
   private @Nullable AtomicInteger counter(Operation operation) {
     return switch (operation) {
       case GET -> gets;
+      case GENERATION -> generationReads;
       case GET_ALL -> getAlls;
       case GET_OR_LEASE -> getOrLeases;
       case GET_OR_LEASE_ALL -> getOrLeaseAlls;

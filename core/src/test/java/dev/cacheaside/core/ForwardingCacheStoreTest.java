@@ -1,10 +1,14 @@
 package dev.cacheaside.core;
 
+import dev.cacheaside.core.spi.CacheStore;
+import dev.cacheaside.core.spi.ForwardingCacheStore;
+import dev.cacheaside.core.spi.InMemoryCacheStore;
+import dev.cacheaside.core.spi.StoreLookup;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.cacheaside.core.CacheStore.LeasedEntry;
-import dev.cacheaside.core.CacheStore.StoreEntry;
-import dev.cacheaside.core.ForwardingCacheStore.Operation;
+import dev.cacheaside.core.spi.CacheStore.LeasedEntry;
+import dev.cacheaside.core.spi.CacheStore.StoreEntry;
+import dev.cacheaside.core.spi.ForwardingCacheStore.Operation;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
@@ -82,15 +86,16 @@ class ForwardingCacheStoreTest {
     String again = store.tryLease("e", TTL).block();
     assertThat(store.setAllIfLeased(List.of(new LeasedEntry("e", again, bytes("5"), TTL)))
         .collectList().block()).containsExactly("e");
-    assertThat(store.increment("n").block()).isEqualTo(1L);
+    assertThat(store.bumpGeneration("n").block()).isEqualTo(1L);
+    assertThat(store.generation("n").block()).isEqualTo(1L);
     store.delete("a").block();
     store.delete(List.of("b")).block();
 
     assertThat(store.hooked).containsExactly(Operation.SET, Operation.SET_ALL, Operation.GET,
         Operation.GET_ALL, Operation.GET_OR_LEASE, Operation.SET_IF_LEASED,
         Operation.GET_OR_LEASE_ALL, Operation.TRY_LEASE, Operation.RELEASE_LEASE,
-        Operation.TRY_LEASE, Operation.SET_ALL_IF_LEASED, Operation.INCREMENT, Operation.DELETE,
-        Operation.DELETE);
+        Operation.TRY_LEASE, Operation.SET_ALL_IF_LEASED, Operation.BUMP_GENERATION,
+        Operation.GENERATION, Operation.DELETE, Operation.DELETE);
     assertThat(store.hooked).as("every operation has a method").containsAll(
         List.of(Operation.values()));
     assertThat(store.subscribed).hasValue(store.hooked.size());
@@ -111,7 +116,7 @@ class ForwardingCacheStoreTest {
     StepVerifier.create(down.set("k", bytes("v"), TTL)).expectErrorMessage("down")
         .verify(Duration.ofSeconds(5));
     assertThat(memory.get("k").block()).as("the replaced call never ran").isNull();
-    StepVerifier.create(down.increment("n")).expectNext(1L).verifyComplete();
+    StepVerifier.create(down.bumpGeneration("n")).expectNext(1L).verifyComplete();
   }
 
   @Test

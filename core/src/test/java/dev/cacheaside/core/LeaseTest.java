@@ -1,6 +1,10 @@
 package dev.cacheaside.core;
 
-import dev.cacheaside.core.CacheStore.KeyedLookup;
+import dev.cacheaside.core.spi.CacheStore;
+import dev.cacheaside.core.spi.ForwardingCacheStore;
+import dev.cacheaside.core.spi.InMemoryCacheStore;
+import dev.cacheaside.core.spi.StoreLookup;
+import dev.cacheaside.core.spi.CacheStore.KeyedLookup;
 import dev.cacheaside.testing.Latches;
 import dev.cacheaside.testing.SchedulerClock;
 

@@ -1,5 +1,6 @@
 package dev.cacheaside.core;
 
+import dev.cacheaside.core.spi.InMemoryCacheStore;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Duration;

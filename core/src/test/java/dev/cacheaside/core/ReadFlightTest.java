@@ -1,8 +1,10 @@
 package dev.cacheaside.core;
 
+import dev.cacheaside.core.spi.CacheStore;
+import dev.cacheaside.core.spi.ForwardingCacheStore;
+import dev.cacheaside.core.spi.InMemoryCacheStore;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.cacheaside.core.DefaultCacheAside.Read;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -28,7 +30,7 @@ import reactor.util.context.Context;
 class ReadFlightTest {
   private final InMemoryCacheStore memory = InMemoryCacheStore.builder().build();
   private final GatedStore store = new GatedStore(memory);
-  private final DefaultCacheAside<String, String> cache = (DefaultCacheAside<String, String>)
+  private final CacheAside<String, String> cache =
       CacheAside.<String, String>builder("t").store(store).codec(Codec.utf8()).build();
 
   /** A store whose {@code get}s wait on a gate the test opens, and which records what it saw. */
@@ -90,14 +92,14 @@ class ReadFlightTest {
     read("a").subscribe(seen::add);
     var cancelled = read("a").subscribe(v -> seen.add("cancelled caller got " + v));
     cancelled.dispose();
-    assertThat(cache.inflightCount()).isEqualTo(1);
+    assertThat((int) cache.stats().readsInFlight()).isEqualTo(1);
 
     store.gate.tryEmitEmpty();
     first.verify(Duration.ofSeconds(5));
     assertThat(seen).containsExactly("loaded-a");
     assertThat(store.gets).as("store reads").hasValue(1);
     assertThat(store.cancels).as("the read is never cancelled by a caller").hasValue(0);
-    assertThat(cache.inflightCount()).isZero();
+    assertThat((int) cache.stats().readsInFlight()).isZero();
     assertThat(cache.stats().hits()).isEqualTo(2);
     assertThat(cache.stats().coalesced()).isEqualTo(2);
   }
@@ -108,18 +110,19 @@ class ReadFlightTest {
     store.gated = true;
     read("a").subscribe().dispose();
     read("a").subscribe().dispose();
-    assertThat(cache.inflightCount()).isEqualTo(1);
+    assertThat((int) cache.stats().readsInFlight()).isEqualTo(1);
     store.gate.tryEmitEmpty();
     assertThat(store.cancels).hasValue(0);
     assertThat(store.gets).hasValue(1);
-    assertThat(cache.inflightCount()).isZero();
+    assertThat((int) cache.stats().readsInFlight()).isZero();
   }
 
   @Test
   void subscriberAfterTheEnd_getsTheOutcomeWithoutAnotherRead() {
     warm("a");
-    Mono<Outcome<String>> flight = cache.joinFlight(
-        new Read<>("a", "t:a", k -> Mono.error(new AssertionError("no load expected"))));
+    Mono<Outcome<String>> flight = new ReadFlight<>(store,
+        new Read<>("a", "t:a", k -> Mono.error(new AssertionError("no load expected"))),
+        new FreshOnly(), () -> { });
     StepVerifier.create(flight).expectNextMatches(o -> "loaded-a".equals(o.value()))
         .verifyComplete();
     StepVerifier.create(flight).expectNextMatches(o -> o.kind() == Outcome.Kind.HIT)
@@ -155,14 +158,14 @@ class ReadFlightTest {
     store.gate.tryEmitEmpty();
     assertThat(badCalls).hasValue(1);
     assertThat(good).containsExactly("loaded-a");
-    assertThat(cache.inflightCount()).isZero();
+    assertThat((int) cache.stats().readsInFlight()).isZero();
   }
 
   @Test
   void theFlightLeavesTheMapBeforeItsOutcomeIsDelivered() {
     warm("a");
     AtomicReference<Integer> inflightWhenDelivered = new AtomicReference<>();
-    StepVerifier.create(read("a").doOnNext(v -> inflightWhenDelivered.set(cache.inflightCount())))
+    StepVerifier.create(read("a").doOnNext(v -> inflightWhenDelivered.set((int) cache.stats().readsInFlight())))
         .expectNext("loaded-a").verifyComplete();
     assertThat(inflightWhenDelivered).hasValue(0);
   }
@@ -180,20 +183,20 @@ class ReadFlightTest {
   @ValueSource(booleans = {true, false})
   void aStoreThatThrowsInsteadOfSignalling_failsTheCallers_andLeavesNothingInFlight(
       boolean shareReads) {
-    DefaultCacheAside<String, String> c = (DefaultCacheAside<String, String>) CacheAside
+    CacheAside<String, String> c = CacheAside
         .<String, String>builder("t").store(store).codec(Codec.utf8()).shareReads(shareReads)
         .build();
     store.throwOnGet = new IllegalArgumentException("key refused by the store");
     StepVerifier.create(c.cacheAside("a", k -> Mono.just("v")))
         .expectErrorMessage("key refused by the store")
         .verify();
-    assertThat(c.inflightCount()).isZero();
+    assertThat((int) c.stats().readsInFlight()).isZero();
   }
 
   @ParameterizedTest(name = "shareReads={0}")
   @ValueSource(booleans = {true, false})
   void aLoaderErrorOnTheSlowPath_reachesEveryCaller(boolean shareReads) {
-    DefaultCacheAside<String, String> c = (DefaultCacheAside<String, String>) CacheAside
+    CacheAside<String, String> c = CacheAside
         .<String, String>builder("t").store(store).codec(Codec.utf8()).shareReads(shareReads)
         .build();
     Sinks.One<String> gate = Sinks.one();
@@ -210,7 +213,7 @@ class ReadFlightTest {
     first.verify(Duration.ofSeconds(5));
     second.verify(Duration.ofSeconds(5));
     assertThat(loads).hasValue(1);
-    assertThat(c.inflightCount()).isZero();
+    assertThat((int) c.stats().readsInFlight()).isZero();
   }
 
   @Test
@@ -230,6 +233,32 @@ class ReadFlightTest {
       assertThat(answers).as("round %d", round).hasValue(3);
       assertThat(completions).as("round %d", round).hasValue(3);
     }
-    assertThat(cache.inflightCount()).isZero();
+    assertThat((int) cache.stats().readsInFlight()).isZero();
+  }
+
+  /** A path for a flight that is only ever given a fresh entry: decodes it as UTF-8. */
+  static final class FreshOnly implements ReadFlight.Path<String, String> {
+    @Override
+    public Entries.Decoded<String> decode(Read<String, String> read, byte[] bytes) {
+      Envelope envelope = Envelope.decode(bytes);
+      return new Entries.Decoded<>(Entries.Decoded.State.FRESH,
+          new String(envelope.payload(), java.nio.charset.StandardCharsets.UTF_8), envelope);
+    }
+
+    @Override
+    public Outcome<String> fresh(Read<String, String> read, Entries.Decoded<String> decoded) {
+      return decoded.outcome();
+    }
+
+    @Override
+    public Mono<Outcome<String>> miss(Read<String, String> read, Throwable storeError) {
+      return Mono.error(new AssertionError("no miss expected"));
+    }
+
+    @Override
+    public Mono<Outcome<String>> notFresh(Read<String, String> read,
+        Entries.Decoded<String> decoded) {
+      return Mono.error(new AssertionError("no stale entry expected"));
+    }
   }
 }

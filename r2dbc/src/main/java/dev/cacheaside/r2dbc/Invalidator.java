@@ -5,16 +5,14 @@ import java.util.Collection;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
-import java.util.function.Consumer;
 import reactor.core.Exceptions;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Scheduler;
 import reactor.util.Logger;
 import reactor.util.Loggers;
-import reactor.util.retry.Retry;
 
 /**
- * The retry-then-report policy shared by {@link TransactionalWrites} and
+ * The retry-then-report policy ({@link InvalidationPolicy}) shared by {@link TransactionalWrites} and
  * {@link PgInvalidationListener} around core's own {@code invalidateAll} and
  * {@code bumpGeneration}: an invalidation is retried with backoff, and one that still fails is
  * counted, logged and handed to the user's callback, never dropped silently and never emitted as an
@@ -24,19 +22,16 @@ final class Invalidator {
   private static final Logger LOG = Loggers.getLogger(Invalidator.class);
 
   private final String owner;
-  private final InvalidationRetry retry;
+  private final InvalidationPolicy policy;
   private final Scheduler scheduler;
-  private final Consumer<InvalidationFailure> onFailure;
   final LongAdder keysInvalidated = new LongAdder();
   final LongAdder generationBumps = new LongAdder();
   final LongAdder failures = new LongAdder();
 
-  Invalidator(String owner, InvalidationRetry retry, Scheduler scheduler,
-      Consumer<InvalidationFailure> onFailure) {
+  Invalidator(String owner, InvalidationPolicy policy, Scheduler scheduler) {
     this.owner = owner;
-    this.retry = retry;
+    this.policy = policy;
     this.scheduler = scheduler;
-    this.onFailure = onFailure;
   }
 
   /** Invalidates {@code keys} of {@code cache}; completes when done or reported, never errors. */
@@ -73,10 +68,7 @@ final class Invalidator {
   }
 
   private <T> Mono<T> withRetry(Mono<T> attempt) {
-    return attempt.retryWhen(Retry.backoff(retry.maxRetries(), retry.firstBackoff())
-        .maxBackoff(retry.maxBackoff())
-        .scheduler(scheduler)
-        .onRetryExhaustedThrow((spec, signal) -> signal.failure()));
+    return attempt.retryWhen(policy.retry().toRetry(scheduler));
   }
 
   /** The first few keys, so a log line about a thousand keys stays a line. */
@@ -103,7 +95,7 @@ final class Invalidator {
           failure.attempts(), failure.error().toString());
     }
     try {
-      onFailure.accept(failure);
+      policy.onFailure().accept(failure);
     } catch (RuntimeException e) {
       // The callback is the user's: its failure must not turn a committed write into an error.
       LOG.error("{}: the invalidation failure callback threw", owner, e);

@@ -19,7 +19,6 @@ import java.util.OptionalInt;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
-import java.util.function.Consumer;
 import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Flux;
@@ -63,8 +62,8 @@ import reactor.util.retry.Retry;
  * not seen; the TTL bounds that window if the database stays unreachable.
  *
  * <h2>Failures</h2>
- * An invalidation or a generation bump that fails is retried ({@link Builder#retry}); one that
- * still fails is counted, logged and handed to {@link Builder#onInvalidationFailure}. A key the
+ * An invalidation or a generation bump that fails is retried, and one that still fails is
+ * counted, logged and reported, as the {@link Builder#invalidationPolicy} says. A key the
  * registration's parser rejects makes the listener bump that cache's generation instead.
  */
 public final class PgInvalidationListener {
@@ -111,7 +110,7 @@ public final class PgInvalidationListener {
     this.healthCheck = builder.healthCheck;
     this.scheduler = builder.scheduler;
     this.name = "PgInvalidationListener[" + channel + "]";
-    this.invalidator = new Invalidator(name, builder.retry, scheduler, builder.onFailure);
+    this.invalidator = new Invalidator(name, builder.invalidationPolicy, scheduler);
   }
 
   /** Starts a builder of a listener whose connection comes from {@code connections}. */
@@ -414,8 +413,7 @@ public final class PgInvalidationListener {
     private Duration reconnectMin = Duration.ofMillis(DEFAULT_RECONNECT_MIN_MILLIS);
     private Duration reconnectMax = Duration.ofMillis(DEFAULT_RECONNECT_MAX_MILLIS);
     private Duration healthCheck = Duration.ofMillis(DEFAULT_HEALTH_CHECK_MILLIS);
-    private InvalidationRetry retry = InvalidationRetry.DEFAULT;
-    private Consumer<InvalidationFailure> onFailure = failure -> {};
+    private InvalidationPolicy invalidationPolicy = InvalidationPolicy.DEFAULT;
     private Scheduler scheduler = Schedulers.parallel();
 
     private Builder(ConnectionFactory connections) {
@@ -503,18 +501,12 @@ public final class PgInvalidationListener {
       return this;
     }
 
-    /** How a failed invalidation is retried before it is reported; default {@link InvalidationRetry#DEFAULT}. */
-    public Builder retry(InvalidationRetry retry) {
-      this.retry = Objects.requireNonNull(retry, "retry must not be null");
-      return this;
-    }
-
     /**
-     * Called with each invalidation or generation bump that still failed after its retries,
-     * after it was counted and logged; must not block. Its exceptions are logged and ignored.
+     * What happens when an invalidation (or a generation bump) fails after its write committed:
+     * how it is retried, and whom it is reported to. Default {@link InvalidationPolicy#DEFAULT}.
      */
-    public Builder onInvalidationFailure(Consumer<InvalidationFailure> onFailure) {
-      this.onFailure = Objects.requireNonNull(onFailure, "onFailure must not be null");
+    public Builder invalidationPolicy(InvalidationPolicy policy) {
+      this.invalidationPolicy = Objects.requireNonNull(policy, "invalidationPolicy must not be null");
       return this;
     }
 

@@ -11,7 +11,6 @@ import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.BiFunction;
-import java.util.function.Consumer;
 import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Mono;
@@ -27,7 +26,7 @@ import reactor.util.Loggers;
  *
  * <pre>{@code
  * TransactionalWrites writes = TransactionalWrites.builder(pool)
- *     .onInvalidationFailure(failure -> alerts.send(failure))   // optional
+ *     .invalidationPolicy(InvalidationPolicy.DEFAULT.withOnFailure(alerts::send))   // optional
  *     .build();
  *
  * Mono<Long> updated = writes.execute(products, 42L, connection ->
@@ -44,9 +43,9 @@ import reactor.util.Loggers;
  *   <li>The transaction is committed. If the commit fails, nothing is invalidated and the error is
  *       emitted.</li>
  *   <li>The keys are invalidated through the caches' own {@code invalidateAll}. A failure is
- *       retried ({@link Builder#retry}); one that still fails is counted
+ *       retried ({@link Builder#invalidationPolicy}); one that still fails is counted
  *       ({@link Stats#invalidationFailures()}), logged and handed to
- *       {@link Builder#onInvalidationFailure}, and the write's result is still emitted.</li>
+ *       the policy's failure callback, and the write's result is still emitted.</li>
  * </ol>
  * The returned Mono emits the work's result (or completes empty with it) once the invalidation is
  * done, so a read that follows it does not see the old value. Once the commit has been sent, a
@@ -67,8 +66,8 @@ public final class TransactionalWrites {
   private TransactionalWrites(Builder builder) {
     this.connections = builder.connections;
     this.definition = builder.definition;
-    this.invalidator = new Invalidator("TransactionalWrites", builder.retry, builder.scheduler,
-        builder.onFailure);
+    this.invalidator = new Invalidator("TransactionalWrites", builder.invalidationPolicy,
+        builder.scheduler);
   }
 
   /** Transactional writes over {@code connections} with the defaults. */
@@ -214,8 +213,7 @@ public final class TransactionalWrites {
   public static final class Builder {
     private final ConnectionFactory connections;
     private @Nullable TransactionDefinition definition;
-    private InvalidationRetry retry = InvalidationRetry.DEFAULT;
-    private Consumer<InvalidationFailure> onFailure = failure -> {};
+    private InvalidationPolicy invalidationPolicy = InvalidationPolicy.DEFAULT;
     private Scheduler scheduler = Schedulers.parallel();
 
     private Builder(ConnectionFactory connections) {
@@ -231,19 +229,12 @@ public final class TransactionalWrites {
       return this;
     }
 
-    /** How a failed invalidation is retried before it is reported; default {@link InvalidationRetry#DEFAULT}. */
-    public Builder retry(InvalidationRetry retry) {
-      this.retry = Objects.requireNonNull(retry, "retry must not be null");
-      return this;
-    }
-
     /**
-     * Called with each invalidation that still failed after its retries, after it was counted and
-     * logged; on a store or timer thread, so it must not block. Its exceptions are logged and
-     * otherwise ignored.
+     * What happens when an invalidation (or a generation bump) fails after its write committed:
+     * how it is retried, and whom it is reported to. Default {@link InvalidationPolicy#DEFAULT}.
      */
-    public Builder onInvalidationFailure(Consumer<InvalidationFailure> onFailure) {
-      this.onFailure = Objects.requireNonNull(onFailure, "onFailure must not be null");
+    public Builder invalidationPolicy(InvalidationPolicy policy) {
+      this.invalidationPolicy = Objects.requireNonNull(policy, "invalidationPolicy must not be null");
       return this;
     }
 

@@ -1,5 +1,6 @@
 package dev.cacheaside.r2dbc;
 
+import dev.cacheaside.core.InvalidationRetry;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.cacheaside.core.CacheAside;

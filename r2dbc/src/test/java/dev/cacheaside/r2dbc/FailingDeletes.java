@@ -1,7 +1,7 @@
 package dev.cacheaside.r2dbc;
 
-import dev.cacheaside.core.CacheStore;
-import dev.cacheaside.core.ForwardingCacheStore;
+import dev.cacheaside.core.spi.CacheStore;
+import dev.cacheaside.core.spi.ForwardingCacheStore;
 import java.util.Collection;
 import java.util.concurrent.atomic.AtomicInteger;
 import reactor.core.publisher.Mono;

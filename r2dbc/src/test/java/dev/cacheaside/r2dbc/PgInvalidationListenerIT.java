@@ -1,5 +1,6 @@
 package dev.cacheaside.r2dbc;
 
+import dev.cacheaside.core.InvalidationRetry;
 import static dev.cacheaside.r2dbc.Products.TIMEOUT;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -341,8 +342,8 @@ class PgInvalidationListenerIT {
     CacheAside<Long, Product> products = Products.cache("pg-failing", store);
     List<InvalidationFailure> reported = new CopyOnWriteArrayList<>();
     PgInvalidationListener listener = start(listener(db, products)
-        .retry(new InvalidationRetry(2, Duration.ofMillis(1), Duration.ofMillis(5)))
-        .onInvalidationFailure(reported::add)
+        .invalidationPolicy(new InvalidationPolicy(
+            new InvalidationRetry(2, Duration.ofMillis(1), Duration.ofMillis(5)), reported::add))
         .build());
     store.failures.set(Integer.MAX_VALUE);
 

@@ -1,7 +1,7 @@
 package dev.cacheaside.r2dbc;
 
 import dev.cacheaside.core.CacheAside;
-import dev.cacheaside.core.CacheStore;
+import dev.cacheaside.core.spi.CacheStore;
 import dev.cacheaside.core.Codec;
 import dev.cacheaside.redis.RedisCacheStore;
 import io.lettuce.core.RedisClient;

@@ -1,5 +1,6 @@
 package dev.cacheaside.r2dbc;
 
+import dev.cacheaside.core.InvalidationRetry;
 import static dev.cacheaside.r2dbc.Products.TIMEOUT;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -68,8 +69,9 @@ class TransactionalWritesIT {
   private TransactionalWrites writesReportingTo(List<InvalidationFailure> reported,
       int maxRetries) {
     return TransactionalWrites.builder(pool)
-        .retry(new InvalidationRetry(maxRetries, Duration.ofMillis(1), Duration.ofMillis(5)))
-        .onInvalidationFailure(reported::add)
+        .invalidationPolicy(new InvalidationPolicy(
+            new InvalidationRetry(maxRetries, Duration.ofMillis(1), Duration.ofMillis(5)),
+            reported::add))
         .build();
   }
 
@@ -227,10 +229,9 @@ class TransactionalWritesIT {
     FailingDeletes store = new FailingDeletes(RedisCacheStore.create(redis));
     CacheAside<Long, Product> products = Products.cache("tx-bad-callback", store);
     TransactionalWrites writes = TransactionalWrites.builder(pool)
-        .retry(InvalidationRetry.NONE)
-        .onInvalidationFailure(failure -> {
+        .invalidationPolicy(new InvalidationPolicy(InvalidationRetry.NONE, failure -> {
           throw new IllegalStateException("callback bug");
-        })
+        }))
         .build();
     store.failures.set(Integer.MAX_VALUE);
 

@@ -1,7 +1,8 @@
 package dev.cacheaside.redis;
 
-import dev.cacheaside.core.CacheStore;
-import dev.cacheaside.core.StoreLookup;
+import dev.cacheaside.core.spi.CacheStore;
+import dev.cacheaside.core.spi.StoreChecks;
+import dev.cacheaside.core.spi.StoreLookup;
 import io.lettuce.core.KeyValue;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.SetArgs;
@@ -61,30 +62,17 @@ import reactor.util.Loggers;
  * A {@code get} is a plain {@code GET}, with nothing around it. {@code getAll} is {@code MGET},
  * {@code set} is {@code SET PX}, {@code setAll} a pipelined run of {@code SET PX}, {@code delete}
  * a {@code DEL} of the values and their leases, {@code tryLease} a {@code SET NX PX} and
- * {@code increment} an {@code INCR}. {@code getOrLease}, {@code setIfLeased} and
+ * {@code bumpGeneration} an {@code INCR}. {@code getOrLease}, {@code setIfLeased} and
  * {@code releaseLease} (and their bulk forms) are Lua scripts, run by digest with
  * {@code EVALSHA}; a node that lost its script cache answers {@code NOSCRIPT}, and the call is
  * retried once with the script's body, which caches it again.
  *
  * <h2>Key layout</h2>
- * An entry is two Redis keys: its value at {@link #valueKey(String) valueKey(key)} and its lease
- * at {@link #leaseKey(String) leaseKey(key)}. They share a hash tag, so in a cluster they live in
- * one hash slot and a script can see both. The rule is the same in standalone and in cluster
- * mode, so entries keep their names when a deployment moves between the two:
- * <ul>
- *   <li>a key that already contains a non-empty hash tag ({@code "{...}"} as Redis Cluster reads
- *       it: the first {@code '{'} and the first {@code '}'} after it, with something between) is
- *       its own value key, so callers can put related entries in one slot on purpose;</li>
- *   <li>any other key is wrapped in braces: {@code products:42} is stored at
- *       {@code {products:42}}, and its lease at {@code {products:42}:lease}. A key that begins
- *       with <code>'}'</code> gets one more opening brace (<code>}x</code> is stored at
- *       <code>{{}x}</code>), because <code>{}x}</code> would begin with an empty tag and Redis
- *       would hash it whole.</li>
- * </ul>
- * A consequence: a key that is already the value key of another names the same entry
- * ({@code "{x}"} and {@code "x"}; <code>"{}x"</code> and <code>"}x"</code>). Every value key
- * has a non-empty hash tag, so no rule of this shape can avoid that; the core's keys
- * ({@code name:key}) never take that form by accident.
+ * An entry is two Redis keys, its value at {@link #valueKey(String) valueKey(key)} and its lease
+ * at {@link #leaseKey(String) leaseKey(key)}, in one hash slot (the layout is in ARCHITECTURE.md,
+ * "Key layout"). A key that already contains a non-empty hash tag is its own value key; any
+ * other is wrapped in braces ({@code products:42} is stored at {@code {products:42}} and its lease
+ * at {@code {products:42}:lease}).
  *
  * <h2>Waiting for another instance's load</h2>
  * A caller whose {@code getOrLease} finds the key leased elsewhere waits for the holder's value
@@ -128,9 +116,6 @@ public final class RedisCacheStore implements CacheStore, AutoCloseable {
 
   private static final RedisCodec<String, byte[]> CODEC =
       RedisCodec.of(StringCodec.UTF8, ByteArrayCodec.INSTANCE);
-
-  /** What {@link #leaseKey} appends to the value key. */
-  private static final String LEASE_SUFFIX = ":lease";
 
   private static final byte[] MARK = ascii("1");
   private static final byte[] NO_MARK = ascii("0");
@@ -308,46 +293,25 @@ public final class RedisCacheStore implements CacheStore, AutoCloseable {
   }
 
   /**
-   * The Redis key that holds the value of the cache key {@code key}: {@code key} itself if it
-   * contains a non-empty hash tag, else {@code "{" + key + "}"} ({@code "{{" + key + "}"} for a
-   * key that begins with <code>'}'</code>; see the class documentation).
+   * The Redis key that holds the value of the store key {@code key}: {@code key} itself if it contains a non-empty hash tag, else
+   * {@code "{" + key + "}"}.
    *
    * @throws NullPointerException if {@code key} is null
    * @throws IllegalArgumentException if {@code key} is empty
    */
   public static String valueKey(String key) {
-    Checks.checkKey(key);
-    if (hasHashTag(key)) {
-      return key;
-    }
-    // "{" + "}x" + "}" would start with the empty tag "{}", and Redis would hash the whole key,
-    // so its lease (a longer key) would land in another slot. One more '{' makes the tag "{".
-    return key.charAt(0) == '}' ? "{{" + key + "}" : "{" + key + "}";
+    return RedisKeyLayout.valueKey(key);
   }
 
   /**
-   * The Redis key that holds the lease of the cache key {@code key}:
-   * {@code valueKey(key) + ":lease"}, in the value key's hash slot.
+   * The Redis key that holds the lease of the store key {@code key}, in its value key's hash
+   * slot.
    *
    * @throws NullPointerException if {@code key} is null
    * @throws IllegalArgumentException if {@code key} is empty
    */
   public static String leaseKey(String key) {
-    return valueKey(key) + LEASE_SUFFIX;
-  }
-
-  /**
-   * Whether Redis Cluster hashes only part of {@code key}: the part between the first '{' and
-   * the first '}' after it, when that part is not empty. Both are ASCII, so searching the UTF-16
-   * string finds the same positions as Redis does in the UTF-8 bytes.
-   */
-  static boolean hasHashTag(String key) {
-    int open = key.indexOf('{');
-    if (open < 0) {
-      return false;
-    }
-    int close = key.indexOf('}', open + 1);
-    return close > open + 1;
+    return RedisKeyLayout.leaseKey(key);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -426,8 +390,8 @@ public final class RedisCacheStore implements CacheStore, AutoCloseable {
   @Override
   public Mono<Void> set(String key, byte[] value, Duration ttl) {
     String valueKey = valueKey(key);
-    Checks.checkValue(value);
-    long millis = Checks.checkTtl(ttl, "ttl");
+    StoreChecks.checkValue(value);
+    long millis = StoreChecks.ttlMillis(ttl, "ttl");
     return redis.set(valueKey, value, SetArgs.Builder.px(millis)).then();
   }
 
@@ -463,7 +427,7 @@ public final class RedisCacheStore implements CacheStore, AutoCloseable {
     for (int i = 0; i < distinct.length; i++) {
       String valueKey = valueKey(distinct[i]);
       redisKeys[2 * i] = valueKey;
-      redisKeys[2 * i + 1] = valueKey + LEASE_SUFFIX;
+      redisKeys[2 * i + 1] = RedisKeyLayout.leaseKeyOf(valueKey);
     }
     return redis.del(redisKeys).then();
   }
@@ -472,16 +436,32 @@ public final class RedisCacheStore implements CacheStore, AutoCloseable {
   @Override
   public Mono<Void> delete(String key) {
     String valueKey = valueKey(key);
-    return redis.del(valueKey, valueKey + LEASE_SUFFIX).then();
+    return redis.del(valueKey, RedisKeyLayout.leaseKeyOf(valueKey)).then();
   }
 
   /**
-   * {@code INCR} of the value key: the counter is then readable with {@link #get} as decimal
-   * ASCII. Errors if the key holds something that is not an integer.
+   * {@code GET} of the cache's generation counter ({@code {cache-aside:generation:<name>}}); 0
+   * when it was never bumped. Errors if the key holds something that is not an integer.
    */
   @Override
-  public Mono<Long> increment(String key) {
-    return redis.incr(valueKey(key));
+  public Mono<Long> generation(String namespace) {
+    String key = RedisKeyLayout.generationKey(namespace);
+    return redis.get(key).map(bytes -> parseCounter(key, bytes)).defaultIfEmpty(0L);
+  }
+
+  /** {@code INCR} of the cache's generation counter. */
+  @Override
+  public Mono<Long> bumpGeneration(String namespace) {
+    return redis.incr(RedisKeyLayout.generationKey(namespace));
+  }
+
+  private static long parseCounter(String key, byte[] bytes) {
+    String text = new String(bytes, StandardCharsets.US_ASCII);
+    try {
+      return Long.parseLong(text);
+    } catch (NumberFormatException e) {
+      throw new IllegalStateException("generation counter " + key + " holds '" + text + "'", e);
+    }
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -500,8 +480,8 @@ public final class RedisCacheStore implements CacheStore, AutoCloseable {
   @Override
   public Mono<StoreLookup> getOrLease(String key, Duration leaseTtl) {
     String valueKey = valueKey(key);
-    byte[] ttl = millisArg(Checks.checkTtl(leaseTtl, "leaseTtl"));
-    String[] keys = {valueKey, valueKey + LEASE_SUFFIX};
+    byte[] ttl = millisArg(StoreChecks.ttlMillis(leaseTtl, "leaseTtl"));
+    String[] keys = {valueKey, RedisKeyLayout.leaseKeyOf(valueKey)};
     return Mono.defer(() -> {
       String token = CacheStore.newLeaseToken();
       AtomicBoolean delivered = new AtomicBoolean();
@@ -530,7 +510,7 @@ public final class RedisCacheStore implements CacheStore, AutoCloseable {
   @Override
   public Flux<KeyedLookup> getOrLeaseAll(Collection<String> keys, Duration leaseTtl) {
     String[] distinct = distinctKeys(keys);
-    byte[] ttl = millisArg(Checks.checkTtl(leaseTtl, "leaseTtl"));
+    byte[] ttl = millisArg(StoreChecks.ttlMillis(leaseTtl, "leaseTtl"));
     if (distinct.length == 0) {
       return Flux.empty();
     }
@@ -552,7 +532,7 @@ public final class RedisCacheStore implements CacheStore, AutoCloseable {
       for (int i = 0; i < n; i++) {
         String valueKey = valueKey(group.get(i));
         keys[2 * i] = valueKey;
-        keys[2 * i + 1] = valueKey + LEASE_SUFFIX;
+        keys[2 * i + 1] = RedisKeyLayout.leaseKeyOf(valueKey);
         tokens[i] = CacheStore.newLeaseToken();
         args[i + 2] = ascii(tokens[i]);
       }
@@ -598,8 +578,8 @@ public final class RedisCacheStore implements CacheStore, AutoCloseable {
   @Override
   public Mono<String> tryLease(String key, Duration leaseTtl) {
     String valueKey = valueKey(key);
-    String leaseKey = valueKey + LEASE_SUFFIX;
-    long millis = Checks.checkTtl(leaseTtl, "leaseTtl");
+    String leaseKey = RedisKeyLayout.leaseKeyOf(valueKey);
+    long millis = StoreChecks.ttlMillis(leaseTtl, "leaseTtl");
     return Mono.defer(() -> {
       String token = CacheStore.newLeaseToken();
       AtomicBoolean delivered = new AtomicBoolean();
@@ -624,10 +604,10 @@ public final class RedisCacheStore implements CacheStore, AutoCloseable {
   @Override
   public Mono<Boolean> setIfLeased(String key, String token, byte[] value, Duration ttl) {
     String valueKey = valueKey(key);
-    Checks.checkToken(token);
-    Checks.checkValue(value);
-    byte[] millis = millisArg(Checks.checkTtl(ttl, "ttl"));
-    String[] keys = {valueKey, valueKey + LEASE_SUFFIX};
+    StoreChecks.checkToken(token);
+    StoreChecks.checkValue(value);
+    byte[] millis = millisArg(StoreChecks.ttlMillis(ttl, "ttl"));
+    String[] keys = {valueKey, RedisKeyLayout.leaseKeyOf(valueKey)};
     return LeaseScripts.SET_IF_LEASED.<List<Long>>run(redis, keys, utf8(token), value, millis)
         .single()
         .map(reply -> reply.get(0) == 1L);
@@ -659,7 +639,7 @@ public final class RedisCacheStore implements CacheStore, AutoCloseable {
       LeasedEntry entry = group.get(i);
       String valueKey = valueKey(entry.key());
       keys[2 * i] = valueKey;
-      keys[2 * i + 1] = valueKey + LEASE_SUFFIX;
+      keys[2 * i + 1] = RedisKeyLayout.leaseKeyOf(valueKey);
       args[3 * i] = utf8(entry.token());
       args[3 * i + 1] = entry.value();
       args[3 * i + 2] = millisArg(entry.ttl().toMillis());
@@ -685,13 +665,13 @@ public final class RedisCacheStore implements CacheStore, AutoCloseable {
   @Override
   public Mono<Void> releaseLease(String key, String token) {
     String valueKey = valueKey(key);
-    Checks.checkToken(token);
+    StoreChecks.checkToken(token);
     return releaseScript(valueKey, token).then();
   }
 
   private Flux<Long> releaseScript(String valueKey, String token) {
     return LeaseScripts.RELEASE_LEASE.run(redis,
-        new String[] {valueKey + LEASE_SUFFIX, valueKey}, utf8(token));
+        new String[] {RedisKeyLayout.leaseKeyOf(valueKey), valueKey}, utf8(token));
   }
 
   /**
@@ -749,7 +729,7 @@ public final class RedisCacheStore implements CacheStore, AutoCloseable {
     Objects.requireNonNull(keys, "keys must not be null");
     LinkedHashSet<String> distinct = new LinkedHashSet<>(keys.size() * 2);
     for (String key : keys) {
-      distinct.add(Checks.checkKey(key));
+      distinct.add(StoreChecks.checkKey(key));
     }
     return distinct.toArray(new String[0]);
   }

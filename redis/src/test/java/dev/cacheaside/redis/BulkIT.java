@@ -7,10 +7,9 @@ import dev.cacheaside.core.BulkOrder;
 import dev.cacheaside.core.BulkResult;
 import dev.cacheaside.core.CacheAside;
 import dev.cacheaside.core.CacheAsideBuilder;
-import dev.cacheaside.core.CacheStore;
+import dev.cacheaside.core.spi.CacheStore;
 import dev.cacheaside.core.Codec;
-import dev.cacheaside.core.ForwardingCacheStore;
-import dev.cacheaside.core.InflightProbe;
+import dev.cacheaside.core.spi.ForwardingCacheStore;
 import dev.cacheaside.redis.RedisFixture.Topology;
 import dev.cacheaside.testing.TestPostgres;
 import dev.cacheaside.testing.TestSchema;
@@ -150,7 +149,7 @@ class BulkIT {
           .allSatisfy(r -> assertThat(r.value()).isEqualTo("product " + r.key()));
       assertThat(products.stats().hits()).isEqualTo(9_000);
       assertThat(products.stats().misses()).isEqualTo(1_000);
-      assertThat(InflightProbe.inflight(products)).isZero();
+      assertThat(products.stats().readsInFlight()).isZero();
       assertThat(leases(redis)).as("every lease used").isEmpty();
     }
   }
@@ -221,7 +220,7 @@ class BulkIT {
     joiner.verify(Duration.ofSeconds(10));
     assertThat(singleLoads).hasValue(1);
     assertThat(joinerLoads).as("joined the bulk load").hasValue(0);
-    assertThat(InflightProbe.inflight(cache)).isZero();
+    assertThat(cache.stats().readsInFlight()).isZero();
   }
 
   @ParameterizedTest
@@ -286,13 +285,13 @@ class BulkIT {
     Disposable subscription = cache.cacheAsideAll(endless, rows).subscribe();
     RedisFixture.poll("three windows loading", Duration.ofSeconds(10),
         () -> Mono.just(rows.calls.size() == 3));
-    assertThat(InflightProbe.inflight(cache)).isEqualTo(60);
+    assertThat(cache.stats().readsInFlight()).isEqualTo(60);
     subscription.dispose();
     long pulledAtCancel = pulled.get();
     gate.tryEmitEmpty();
 
     RedisFixture.poll("in-flight map empty", Duration.ofSeconds(10),
-        () -> Mono.just(InflightProbe.inflight(cache) == 0));
+        () -> Mono.just(cache.stats().readsInFlight() == 0));
     assertThat(pulled.get()).as("nothing pulled after the cancel").isEqualTo(pulledAtCancel);
     assertThat(pulledAtCancel).as("keys pulled ahead are bounded").isLessThanOrEqualTo(200);
     assertThat(rows.calls).as("no window started after the cancel").hasSize(3);
@@ -365,7 +364,7 @@ class BulkIT {
     StepVerifier.create(work.then()).verifyComplete();
     assertThat(loads.get()).isPositive();
     RedisFixture.poll("in-flight map empty", Duration.ofSeconds(10),
-        () -> Mono.just(InflightProbe.inflight(cache) == 0));
+        () -> Mono.just(cache.stats().readsInFlight() == 0));
   }
 
   @ParameterizedTest

@@ -4,11 +4,11 @@ import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.cacheaside.core.CacheStore;
-import dev.cacheaside.core.CacheStore.KeyedLookup;
-import dev.cacheaside.core.CacheStore.LeasedEntry;
-import dev.cacheaside.core.CacheStore.StoreEntry;
-import dev.cacheaside.core.StoreLookup;
+import dev.cacheaside.core.spi.CacheStore;
+import dev.cacheaside.core.spi.CacheStore.KeyedLookup;
+import dev.cacheaside.core.spi.CacheStore.LeasedEntry;
+import dev.cacheaside.core.spi.CacheStore.StoreEntry;
+import dev.cacheaside.core.spi.StoreLookup;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
@@ -393,20 +393,24 @@ abstract class CacheStoreContract {
     assertExpiresAfter("ok2", Duration.ofSeconds(60));
   }
 
-  // --- increment -------------------------------------------------------------------------------
+  // --- generations -----------------------------------------------------------------------------
 
   @Test
-  void increment_countsFromOne_andReadsBackAsDecimal() {
-    assertThat(await(store().increment("gen"))).isEqualTo(1L);
-    assertThat(await(store().increment("gen"))).isEqualTo(2L);
-    assertThat(await(store().increment("gen"))).isEqualTo(3L);
-    assertThat(text(await(store().get("gen")))).isEqualTo("3");
+  void generation_readsZeroUntilBumped_thenCountsFromOne() {
+    assertThat(await(store().generation("gen"))).isEqualTo(0L);
+    assertThat(await(store().bumpGeneration("gen"))).isEqualTo(1L);
+    assertThat(await(store().bumpGeneration("gen"))).isEqualTo(2L);
+    assertThat(await(store().bumpGeneration("gen"))).isEqualTo(3L);
+    assertThat(await(store().generation("gen"))).isEqualTo(3L);
+    assertThat(await(store().generation("other"))).as("one counter per namespace").isEqualTo(0L);
   }
 
   @Test
-  void increment_ofAValueThatIsNoCounter_errors() {
-    await(store().set("k", bytes("not a number"), LONG_TTL));
-    StepVerifier.create(store().increment("k")).as("increment of text").verifyError();
+  void generation_isKeptApartFromEntries() {
+    await(store().set("gen", bytes("not a number"), LONG_TTL));
+    assertThat(await(store().bumpGeneration("gen"))).isEqualTo(1L);
+    assertThat(text(await(store().get("gen")))).as("the entry is untouched")
+        .isEqualTo("not a number");
   }
 
   // --- arguments -------------------------------------------------------------------------------
@@ -441,7 +445,9 @@ abstract class CacheStoreContract {
         .isInstanceOf(IllegalArgumentException.class).hasMessage("lease token must not be empty");
     assertThatThrownBy(() -> store.releaseLease("k", null))
         .isInstanceOf(NullPointerException.class).hasMessage("lease token must not be null");
-    assertThatThrownBy(() -> store.increment("")).isInstanceOf(IllegalArgumentException.class)
-        .hasMessage("key must not be empty");
+    assertThatThrownBy(() -> store.bumpGeneration("")).isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("namespace must not be empty");
+    assertThatThrownBy(() -> store.generation(null)).isInstanceOf(NullPointerException.class)
+        .hasMessage("namespace must not be null");
   }
 }

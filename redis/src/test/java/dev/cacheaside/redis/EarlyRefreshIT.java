@@ -10,7 +10,7 @@ import dev.cacheaside.core.BulkLoader;
 import dev.cacheaside.core.BulkResult;
 import dev.cacheaside.core.CacheAside;
 import dev.cacheaside.core.CacheAsideBuilder;
-import dev.cacheaside.core.CacheStats;
+import dev.cacheaside.core.stats.CacheStats;
 import dev.cacheaside.core.Codec;
 import dev.cacheaside.core.EarlyRefresh;
 import dev.cacheaside.redis.RedisFixture.Topology;

@@ -4,8 +4,8 @@ import dev.cacheaside.testing.MutableClock;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.cacheaside.core.CacheStore;
-import dev.cacheaside.core.InMemoryCacheStore;
+import dev.cacheaside.core.spi.CacheStore;
+import dev.cacheaside.core.spi.InMemoryCacheStore;
 import java.time.Duration;
 import org.junit.jupiter.api.BeforeEach;
 

@@ -2,7 +2,7 @@ package dev.cacheaside.redis;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.cacheaside.core.StoreLookup;
+import dev.cacheaside.core.spi.StoreLookup;
 import dev.cacheaside.testing.RedisExtension;
 import dev.cacheaside.testing.TestRedis;
 import io.lettuce.core.RedisClient;

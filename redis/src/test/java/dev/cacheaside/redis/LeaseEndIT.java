@@ -7,7 +7,7 @@ import dev.cacheaside.core.BulkResult;
 import dev.cacheaside.core.CacheAside;
 import dev.cacheaside.core.CacheAsideBuilder;
 import dev.cacheaside.core.Codec;
-import dev.cacheaside.core.StoreLookup;
+import dev.cacheaside.core.spi.StoreLookup;
 import dev.cacheaside.redis.RedisFixture.Topology;
 import dev.cacheaside.testing.Latches;
 import dev.cacheaside.testing.TestRedis;

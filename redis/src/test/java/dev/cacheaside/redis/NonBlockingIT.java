@@ -4,9 +4,9 @@ import static dev.cacheaside.redis.CacheStoreContract.bytes;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.cacheaside.core.CacheStore.LeasedEntry;
-import dev.cacheaside.core.CacheStore.StoreEntry;
-import dev.cacheaside.core.StoreLookup;
+import dev.cacheaside.core.spi.CacheStore.LeasedEntry;
+import dev.cacheaside.core.spi.CacheStore.StoreEntry;
+import dev.cacheaside.core.spi.StoreLookup;
 import io.lettuce.core.RedisException;
 import io.lettuce.core.cluster.api.sync.RedisClusterCommands;
 import java.time.Duration;
@@ -80,7 +80,8 @@ class NonBlockingIT {
         bytes("H"), TTL))))).containsExactly("h");
     String refresh = onParallel(store.tryLease("a", TTL));
     onParallel(store.releaseLease("a", refresh));
-    assertThat(onParallel(store.increment("n"))).isEqualTo(1L);
+    assertThat(onParallel(store.bumpGeneration("n"))).isEqualTo(1L);
+    assertThat(onParallel(store.generation("n"))).isEqualTo(1L);
     onParallel(store.delete("a"));
     onParallel(store.delete(List.of("b", "c", "d")));
     assertThat(onParallel(store.getAll(List.of("a", "b", "c", "d")))).isEmpty();

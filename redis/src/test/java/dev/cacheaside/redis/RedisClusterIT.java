@@ -5,10 +5,10 @@ import static dev.cacheaside.redis.CacheStoreContract.bytes;
 import static dev.cacheaside.redis.CacheStoreContract.text;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.cacheaside.core.CacheStore.KeyedLookup;
-import dev.cacheaside.core.CacheStore.LeasedEntry;
-import dev.cacheaside.core.CacheStore.StoreEntry;
-import dev.cacheaside.core.StoreLookup;
+import dev.cacheaside.core.spi.CacheStore.KeyedLookup;
+import dev.cacheaside.core.spi.CacheStore.LeasedEntry;
+import dev.cacheaside.core.spi.CacheStore.StoreEntry;
+import dev.cacheaside.core.spi.StoreLookup;
 import dev.cacheaside.testing.RedisClusterExtension;
 import io.lettuce.core.cluster.RedisClusterClient;
 import io.lettuce.core.cluster.SlotHash;

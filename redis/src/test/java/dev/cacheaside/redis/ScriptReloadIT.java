@@ -4,9 +4,9 @@ import static dev.cacheaside.redis.CacheStoreContract.await;
 import static dev.cacheaside.redis.CacheStoreContract.bytes;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.cacheaside.core.CacheStore.KeyedLookup;
-import dev.cacheaside.core.CacheStore.LeasedEntry;
-import dev.cacheaside.core.StoreLookup;
+import dev.cacheaside.core.spi.CacheStore.KeyedLookup;
+import dev.cacheaside.core.spi.CacheStore.LeasedEntry;
+import dev.cacheaside.core.spi.StoreLookup;
 import io.lettuce.core.cluster.api.sync.RedisClusterCommands;
 import java.time.Duration;
 import java.util.List;

@@ -1,6 +1,5 @@
 package dev.cacheaside.resilience;
 
-import dev.cacheaside.core.CacheStore;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashSet;
@@ -27,8 +26,8 @@ final class InvalidationLog {
   private final long settleMillis;
   private final Scheduler clock;
   private final Counters counters;
-  /** Generation counter keys read or incremented through the store: the caches a bump covers. */
-  private final Set<String> counterKeys = ConcurrentHashMap.newKeySet();
+  /** Namespaces whose generation was read or bumped through the store: the caches a bump covers. */
+  private final Set<String> namespaces = ConcurrentHashMap.newKeySet();
 
   private final LinkedHashMap<String, Long> pending = new LinkedHashMap<>();
   /** Written under the monitor; read without it by {@link #sequence()}. */
@@ -51,18 +50,15 @@ final class InvalidationLog {
   /** One step of the replay: a bump of these counters, or deletes of these keys. */
   sealed interface Step {}
 
-  /** Increment every counter in {@code counterKeys}. */
-  record Bump(List<String> counterKeys) implements Step {}
+  /** Bump the generation of every cache in {@code namespaces}. */
+  record Bump(List<String> namespaces) implements Step {}
 
   /** Delete {@code keys}; each was owed at or before {@code sequence}. */
   record Replay(List<String> keys, long sequence) implements Step {}
 
-  static boolean isCounterKey(String key) {
-    return key.startsWith(CacheStore.GENERATION_KEY_PREFIX);
-  }
-
-  void sawCounter(String key) {
-    counterKeys.add(key);
+  /** A cache whose generation went through the store: a bump will cover it. */
+  void sawNamespace(String namespace) {
+    namespaces.add(namespace);
   }
 
   /** The sequence number of the latest failure; a delete issued now covers every one up to it. */
@@ -134,7 +130,7 @@ final class InvalidationLog {
       }
     }
     if (pending.size() + fresh > capacity) {
-      if (counterKeys.isEmpty()) {
+      if (namespaces.isEmpty()) {
         counters.invalidationsLost.add(keys.size());
         return false;
       }
@@ -183,7 +179,7 @@ final class InvalidationLog {
     if (bumpOwed) {
       bumpOwed = false;
       bumping = true;
-      return new Bump(List.copyOf(counterKeys));
+      return new Bump(List.copyOf(namespaces));
     }
     if (!pending.isEmpty()) {
       List<String> batch = new ArrayList<>(Math.min(batchSize, pending.size()));
@@ -212,19 +208,19 @@ final class InvalidationLog {
     bumpOwed = true;
   }
 
-  /** Whether {@code counterKey} was bumped and not yet re-read: a read starting now confirms it. */
-  boolean awaitsReread(String counterKey) {
+  /** Whether {@code namespace} was bumped and not yet re-read: a read starting now confirms it. */
+  boolean awaitsReread(String namespace) {
     if (clean) {
       return false;
     }
     synchronized (this) {
-      return unconfirmed.contains(counterKey);
+      return unconfirmed.contains(namespace);
     }
   }
 
-  /** A read or increment of {@code counterKey} that began after its bump succeeded. */
-  synchronized void confirmed(String counterKey) {
-    if (unconfirmed.remove(counterKey)) {
+  /** A generation read or bump of {@code namespace} that began after its bump succeeded. */
+  synchronized void confirmed(String namespace) {
+    if (unconfirmed.remove(namespace)) {
       updateClean();
     }
   }

@@ -1,9 +1,9 @@
 package dev.cacheaside.resilience;
 
 import dev.cacheaside.core.CacheAsideBuilder;
-import dev.cacheaside.core.CacheStore;
-import dev.cacheaside.core.ForwardingCacheStore;
-import dev.cacheaside.core.StoreLookup;
+import dev.cacheaside.core.spi.CacheStore;
+import dev.cacheaside.core.spi.ForwardingCacheStore;
+import dev.cacheaside.core.spi.StoreLookup;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig.SlidingWindowSynchronizationStrategy;
@@ -64,8 +64,8 @@ import reactor.util.retry.Retry;
  *
  * <p>When more than {@code maxPendingInvalidations} keys are owed, the queue is dropped and
  * instead, once the store answers, the namespace generation of every cache seen using this store
- * is bumped (the counter keys under {@link CacheStore#GENERATION_KEY_PREFIX} that were read or
- * incremented through it), which makes every older entry unreachable. Until each bumped counter
+ * is bumped (every cache whose generation was read or bumped through it), which makes every older
+ * entry unreachable. Until each bumped counter
  * has been re-read by this instance's caches (they re-read it once per
  * {@link CacheAsideBuilder#generationRefresh}), or {@code generationSettle} has passed, all reads
  * are held back. Other instances see the bump within their generation refresh interval. A delete
@@ -238,10 +238,6 @@ public final class ResilientCacheStore extends ForwardingCacheStore implements A
   @Override
   public Mono<byte[]> get(String key) {
     Mono<byte[]> call = super.get(key);
-    if (InvalidationLog.isCounterKey(key)) {
-      log.sawCounter(key);
-      return counterCall(key, call);
-    }
     return Mono.defer(() -> log.holdsBack(key) ? heldBack() : guard.call(call));
   }
 
@@ -278,14 +274,27 @@ public final class ResilientCacheStore extends ForwardingCacheStore implements A
   }
 
   /**
-   * A read or increment of a generation counter. Never held back: the caches must learn a bumped
-   * value. One that begins after this decorator's bump succeeded tells it the caches of this
-   * instance now use the new generation.
+   * A read of a cache's generation. Never held back: the caches must learn a bumped value. One
+   * that begins after this decorator's bump succeeded tells it the caches of this instance now use
+   * the new generation.
    */
-  private <T> Mono<T> counterCall(String key, Mono<T> call) {
+  @Override
+  public Mono<Long> generation(String namespace) {
+    return generationCall(namespace, super.generation(namespace));
+  }
+
+  /** A bump of a cache's generation: remembered, so a bump owed after an outage covers it. */
+  @Override
+  public Mono<Long> bumpGeneration(String namespace) {
+    return generationCall(namespace, super.bumpGeneration(namespace));
+  }
+
+  private Mono<Long> generationCall(String namespace, Mono<Long> call) {
+    log.sawNamespace(namespace);
     return Mono.defer(() -> {
-      Mono<T> guarded = guard.call(call);
-      return log.awaitsReread(key) ? guarded.doOnSuccess(v -> log.confirmed(key)) : guarded;
+      Mono<Long> guarded = guard.call(call);
+      return log.awaitsReread(namespace) ? guarded.doOnSuccess(v -> log.confirmed(namespace))
+          : guarded;
     });
   }
 
@@ -315,16 +324,6 @@ public final class ResilientCacheStore extends ForwardingCacheStore implements A
   @Override
   public Mono<Void> releaseLease(String key, String token) {
     return guard.call(super.releaseLease(key, token));
-  }
-
-  @Override
-  public Mono<Long> increment(String key) {
-    Mono<Long> call = super.increment(key);
-    if (InvalidationLog.isCounterKey(key)) {
-      log.sawCounter(key);
-      return counterCall(key, call);
-    }
-    return guard.call(call);
   }
 
   // ---- deletes: kept until they reach the store ----
@@ -394,12 +393,12 @@ public final class ResilientCacheStore extends ForwardingCacheStore implements A
       return Mono.just(false);
     }
     if (step instanceof InvalidationLog.Bump bump) {
-      return Flux.fromIterable(bump.counterKeys())
-          .concatMap(key -> guard.call(super.increment(key)))
+      return Flux.fromIterable(bump.namespaces())
+          .concatMap(namespace -> guard.call(super.bumpGeneration(namespace)))
           .then(Mono.fromRunnable(() -> {
-            log.bumped(bump.counterKeys());
+            log.bumped(bump.namespaces());
             LOG.warn("cache store '{}': invalidations were lost in an outage; bumped the "
-                + "generation of {} caches", name, bump.counterKeys().size());
+                + "generation of {} caches", name, bump.namespaces().size());
           }))
           .doOnError(e -> log.bumpFailed())
           .thenReturn(true);

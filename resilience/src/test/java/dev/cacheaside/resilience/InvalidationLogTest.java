@@ -2,7 +2,6 @@ package dev.cacheaside.resilience;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.cacheaside.core.CacheStore;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -10,7 +9,7 @@ import reactor.test.scheduler.VirtualTimeScheduler;
 
 /** The bookkeeping of owed invalidations, with the interleavings forced one step at a time. */
 class InvalidationLogTest {
-  private static final String ITEMS = CacheStore.GENERATION_KEY_PREFIX + "items";
+  private static final String ITEMS = "items";
 
   private final VirtualTimeScheduler time = VirtualTimeScheduler.create();
   private final Counters counters = new Counters();
@@ -57,7 +56,7 @@ class InvalidationLogTest {
   @Test
   void overflow_dropsTheQueue_owesABump_andHoldsBackEveryReadUntilItSettles() {
     InvalidationLog log = log(2);
-    log.sawCounter(ITEMS);
+    log.sawNamespace(ITEMS);
     log.keep(List.of("a", "b"));
     assertThat(log.holdsBack("other")).isFalse();
 
@@ -68,11 +67,11 @@ class InvalidationLogTest {
     assertThat(counters.snapshot().invalidationsOverflowed()).as("a, b, c, then d").isEqualTo(4);
 
     InvalidationLog.Bump bump = (InvalidationLog.Bump) log.nextStep(10);
-    assertThat(bump.counterKeys()).containsExactly(ITEMS);
+    assertThat(bump.namespaces()).containsExactly(ITEMS);
     log.keep(List.of("e"));
     assertThat(log.pendingCount()).as("a failure during the bump is queued, not covered")
         .isEqualTo(1);
-    log.bumped(bump.counterKeys());
+    log.bumped(bump.namespaces());
     assertThat(log.holdsBack("other")).as("settling: the cache may use the old generation")
         .isTrue();
     assertThat(log.awaitsReread(ITEMS)).isTrue();
@@ -85,9 +84,9 @@ class InvalidationLogTest {
   @Test
   void bumpNobodyReReads_settlesAfterTheSettleTime() {
     InvalidationLog log = log(0);
-    log.sawCounter(ITEMS);
+    log.sawNamespace(ITEMS);
     log.keep(List.of("a"));
-    log.bumped(((InvalidationLog.Bump) log.nextStep(10)).counterKeys());
+    log.bumped(((InvalidationLog.Bump) log.nextStep(10)).namespaces());
     time.advanceTimeBy(Duration.ofMillis(999));
     assertThat(log.holdsBack("x")).isTrue();
     time.advanceTimeBy(Duration.ofMillis(1));
@@ -98,7 +97,7 @@ class InvalidationLogTest {
   @Test
   void failedBump_isOwedAgain() {
     InvalidationLog log = log(0);
-    log.sawCounter(ITEMS);
+    log.sawNamespace(ITEMS);
     log.keep(List.of("a"));
     log.nextStep(10);
     log.bumpFailed();

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.cacheaside.core.CacheAside;
 import dev.cacheaside.core.Codec;
-import dev.cacheaside.core.InMemoryCacheStore;
+import dev.cacheaside.core.spi.InMemoryCacheStore;
 import io.github.resilience4j.bulkhead.BulkheadConfig;
 import io.github.resilience4j.bulkhead.BulkheadFullException;
 import java.time.Duration;

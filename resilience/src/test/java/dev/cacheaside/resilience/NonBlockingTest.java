@@ -3,10 +3,10 @@ package dev.cacheaside.resilience;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.cacheaside.core.CacheAside;
-import dev.cacheaside.core.CacheStore;
+import dev.cacheaside.core.spi.CacheStore;
 import dev.cacheaside.core.Codec;
-import dev.cacheaside.core.ForwardingCacheStore;
-import dev.cacheaside.core.InMemoryCacheStore;
+import dev.cacheaside.core.spi.ForwardingCacheStore;
+import dev.cacheaside.core.spi.InMemoryCacheStore;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import java.time.Duration;
 import java.util.List;

@@ -5,7 +5,7 @@ import dev.cacheaside.testing.MutableClock;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.cacheaside.core.CacheAside;
-import dev.cacheaside.core.CacheAsideMetrics;
+import dev.cacheaside.core.stats.CacheAsideMetrics;
 import dev.cacheaside.core.Codec;
 import dev.cacheaside.redis.RedisCacheStore;
 import dev.cacheaside.testing.RealServers;

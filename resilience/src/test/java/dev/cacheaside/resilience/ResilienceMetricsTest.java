@@ -2,7 +2,7 @@ package dev.cacheaside.resilience;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.cacheaside.core.InMemoryCacheStore;
+import dev.cacheaside.core.spi.InMemoryCacheStore;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;

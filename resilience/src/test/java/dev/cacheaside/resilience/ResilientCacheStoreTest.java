@@ -6,10 +6,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.cacheaside.core.CacheAside;
-import dev.cacheaside.core.CacheStore;
+import dev.cacheaside.core.spi.CacheStore;
 import dev.cacheaside.core.Codec;
-import dev.cacheaside.core.ForwardingCacheStore;
-import dev.cacheaside.core.InMemoryCacheStore;
+import dev.cacheaside.core.spi.ForwardingCacheStore;
+import dev.cacheaside.core.spi.InMemoryCacheStore;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import io.github.resilience4j.timelimiter.TimeLimiter;
@@ -361,7 +361,7 @@ class ResilientCacheStoreTest {
         .verify(WAIT);
     assertThat(resilient.stats().invalidationsLost()).isEqualTo(1);
 
-    StepVerifier.create(resilient.get(CacheStore.GENERATION_KEY_PREFIX + "items"))
+    StepVerifier.create(resilient.generation("items"))
         .expectError().verify(WAIT);
     StepVerifier.create(resilient.delete("x")).as("covered by a bump of the counter now known")
         .verifyComplete();

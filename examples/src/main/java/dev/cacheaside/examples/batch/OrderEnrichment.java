@@ -3,7 +3,7 @@ package dev.cacheaside.examples.batch;
 import dev.cacheaside.core.BulkLoader;
 import dev.cacheaside.core.BulkResult;
 import dev.cacheaside.core.CacheAside;
-import dev.cacheaside.core.CacheStore;
+import dev.cacheaside.core.spi.CacheStore;
 import dev.cacheaside.core.JsonCodec;
 import dev.cacheaside.examples.Product;
 import java.time.Duration;

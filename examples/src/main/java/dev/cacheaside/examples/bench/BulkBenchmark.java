@@ -3,7 +3,7 @@ package dev.cacheaside.examples.bench;
 import dev.cacheaside.core.BulkLoader;
 import dev.cacheaside.core.BulkResult;
 import dev.cacheaside.core.CacheAside;
-import dev.cacheaside.core.CacheStats;
+import dev.cacheaside.core.stats.CacheStats;
 import dev.cacheaside.core.JsonCodec;
 import dev.cacheaside.examples.Product;
 import dev.cacheaside.redis.RedisCacheStore;

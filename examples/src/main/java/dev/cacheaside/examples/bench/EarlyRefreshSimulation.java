@@ -3,10 +3,10 @@ package dev.cacheaside.examples.bench;
 import dev.cacheaside.testing.SchedulerClock;
 
 import dev.cacheaside.core.CacheAside;
-import dev.cacheaside.core.CacheStats;
+import dev.cacheaside.core.stats.CacheStats;
 import dev.cacheaside.core.Codec;
 import dev.cacheaside.core.EarlyRefresh;
-import dev.cacheaside.core.InMemoryCacheStore;
+import dev.cacheaside.core.spi.InMemoryCacheStore;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;

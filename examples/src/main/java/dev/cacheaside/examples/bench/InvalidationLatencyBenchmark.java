@@ -1,8 +1,8 @@
 package dev.cacheaside.examples.bench;
 
 import dev.cacheaside.core.CacheAside;
-import dev.cacheaside.core.CacheStore;
-import dev.cacheaside.core.ForwardingCacheStore;
+import dev.cacheaside.core.spi.CacheStore;
+import dev.cacheaside.core.spi.ForwardingCacheStore;
 import dev.cacheaside.core.JsonCodec;
 import dev.cacheaside.examples.Product;
 import dev.cacheaside.r2dbc.PgInvalidationListener;

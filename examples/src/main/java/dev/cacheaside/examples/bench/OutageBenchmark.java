@@ -1,7 +1,7 @@
 package dev.cacheaside.examples.bench;
 
 import dev.cacheaside.core.CacheAside;
-import dev.cacheaside.core.CacheStats;
+import dev.cacheaside.core.stats.CacheStats;
 import dev.cacheaside.core.Codec;
 import dev.cacheaside.redis.RedisCacheStore;
 import dev.cacheaside.resilience.LoadBulkhead;
@@ -78,8 +78,8 @@ public final class OutageBenchmark {
     final LongAdder failed = new LongAdder();
     final LongAdder writes = new LongAdder();
     final LongAdder failedWrites = new LongAdder();
-    volatile CacheStats statsAtStart = CacheStats.EMPTY;
-    volatile CacheStats statsAtEnd = CacheStats.EMPTY;
+    volatile CacheStats statsAtStart = CacheStats.empty();
+    volatile CacheStats statsAtEnd = CacheStats.empty();
 
     Phase(int seconds) {
       latencies = new long[RATE * seconds * 3];

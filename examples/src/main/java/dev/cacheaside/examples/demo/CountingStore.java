@@ -1,7 +1,7 @@
 package dev.cacheaside.examples.demo;
 
-import dev.cacheaside.core.CacheStore;
-import dev.cacheaside.core.ForwardingCacheStore;
+import dev.cacheaside.core.spi.CacheStore;
+import dev.cacheaside.core.spi.ForwardingCacheStore;
 import java.util.concurrent.atomic.LongAdder;
 import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Flux;

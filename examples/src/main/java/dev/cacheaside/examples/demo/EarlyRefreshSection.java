@@ -1,7 +1,7 @@
 package dev.cacheaside.examples.demo;
 
 import dev.cacheaside.core.CacheAside;
-import dev.cacheaside.core.CacheStats;
+import dev.cacheaside.core.stats.CacheStats;
 import dev.cacheaside.core.Codec;
 import dev.cacheaside.core.EarlyRefresh;
 import dev.cacheaside.redis.RedisCacheStore;

@@ -1,7 +1,7 @@
 package dev.cacheaside.examples.demo;
 
 import dev.cacheaside.core.CacheAside;
-import dev.cacheaside.core.CacheStats;
+import dev.cacheaside.core.stats.CacheStats;
 import dev.cacheaside.core.JsonCodec;
 import dev.cacheaside.examples.Product;
 import dev.cacheaside.r2dbc.TransactionalWrites;

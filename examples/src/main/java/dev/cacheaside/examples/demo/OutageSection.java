@@ -1,7 +1,7 @@
 package dev.cacheaside.examples.demo;
 
 import dev.cacheaside.core.CacheAside;
-import dev.cacheaside.core.CacheStats;
+import dev.cacheaside.core.stats.CacheStats;
 import dev.cacheaside.core.JsonCodec;
 import dev.cacheaside.examples.Product;
 import dev.cacheaside.r2dbc.TransactionalWrites;
@@ -49,7 +49,7 @@ final class OutageSection {
     final LongAdder writes = new LongAdder();
     final LongAdder failedWrites = new LongAdder();
     final ConcurrentLinkedQueue<Long> latencies = new ConcurrentLinkedQueue<>();
-    CacheStats stats = CacheStats.EMPTY;
+    CacheStats stats = CacheStats.empty();
     long storeCallsCutOff;
 
     Phase(String name) {

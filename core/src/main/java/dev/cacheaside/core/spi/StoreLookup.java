@@ -1,4 +1,4 @@
-package dev.cacheaside.core;
+package dev.cacheaside.core.spi;
 
 /**
  * The outcome of {@link CacheStore#getOrLease}: the value was found, a lease was granted to the

@@ -1,5 +1,6 @@
-package dev.cacheaside.core;
+package dev.cacheaside.core.stats;
 
+import dev.cacheaside.core.CacheAside;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tag;

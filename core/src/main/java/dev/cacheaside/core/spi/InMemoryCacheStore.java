@@ -1,9 +1,8 @@
-package dev.cacheaside.core;
+package dev.cacheaside.core.spi;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.Expiry;
-import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -13,8 +12,10 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
@@ -36,6 +37,7 @@ public final class InMemoryCacheStore implements CacheStore {
 
   private final Clock clock;
   private final ConcurrentMap<String, Slot> map;
+  private final ConcurrentHashMap<String, AtomicLong> generations = new ConcurrentHashMap<>();
 
   private InMemoryCacheStore(Clock clock, long maximumSize) {
     this.clock = clock;
@@ -312,29 +314,24 @@ public final class InMemoryCacheStore implements CacheStore {
     });
   }
 
+  /**
+   * The generations live in a map of their own: never evicted with the entries (an evicted
+   * counter would make old entries reachable again), and out of reach of every entry key.
+   */
   @Override
-  public Mono<Long> increment(String key) {
-    StoreChecks.checkKey(key);
+  public Mono<Long> generation(String namespace) {
+    StoreChecks.checkNamespace(namespace);
     return Mono.fromSupplier(() -> {
-      long now = now();
-      long[] next = new long[1];
-      map.compute(key, (k, old) -> {
-        Slot live = old == null ? null : old.normalize(now);
-        long current = 0;
-        if (live != null && live.value() != null) {
-          String text = new String(live.value(), StandardCharsets.US_ASCII);
-          try {
-            current = Long.parseLong(text);
-          } catch (NumberFormatException e) {
-            throw new IllegalStateException("key " + key + " holds no counter: " + text, e);
-          }
-        }
-        next[0] = current + 1;
-        return new Slot(Long.toString(next[0]).getBytes(StandardCharsets.US_ASCII), Long.MAX_VALUE,
-            live == null ? null : live.lease(), live == null ? 0 : live.leaseDeadline());
-      });
-      return next[0];
+      AtomicLong counter = generations.get(namespace);
+      return counter == null ? 0L : counter.get();
     });
+  }
+
+  @Override
+  public Mono<Long> bumpGeneration(String namespace) {
+    StoreChecks.checkNamespace(namespace);
+    return Mono.fromSupplier(
+        () -> generations.computeIfAbsent(namespace, n -> new AtomicLong()).incrementAndGet());
   }
 
   /** The number of keys held, expired ones possibly included until cleaned up. */

@@ -1,4 +1,4 @@
-package dev.cacheaside.core;
+package dev.cacheaside.core.spi;
 
 import java.time.Duration;
 import java.util.Collection;
@@ -55,8 +55,10 @@ public abstract class ForwardingCacheStore implements CacheStore {
     SET_ALL_IF_LEASED,
     /** {@link CacheStore#releaseLease}. */
     RELEASE_LEASE,
-    /** {@link CacheStore#increment}. */
-    INCREMENT
+    /** {@link CacheStore#generation}. */
+    GENERATION,
+    /** {@link CacheStore#bumpGeneration}. */
+    BUMP_GENERATION
   }
 
   /** Forwards to {@code delegate}. */
@@ -164,8 +166,13 @@ public abstract class ForwardingCacheStore implements CacheStore {
   }
 
   @Override
-  public Mono<Long> increment(String key) {
-    return around(Operation.INCREMENT, delegate.increment(key));
+  public Mono<Long> generation(String namespace) {
+    return around(Operation.GENERATION, delegate.generation(namespace));
+  }
+
+  @Override
+  public Mono<Long> bumpGeneration(String namespace) {
+    return around(Operation.BUMP_GENERATION, delegate.bumpGeneration(namespace));
   }
 
   /**

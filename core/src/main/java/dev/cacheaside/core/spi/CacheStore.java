@@ -1,4 +1,4 @@
-package dev.cacheaside.core;
+package dev.cacheaside.core.spi;
 
 import java.time.Duration;
 import java.util.Collection;
@@ -13,7 +13,7 @@ import reactor.core.publisher.Mono;
  * leases. {@code RedisCacheStore} (module {@code cache-aside-redis}) and
  * {@link InMemoryCacheStore} implement it.
  *
- * <p>Keys are the strings that {@link CacheAside} formats; values are opaque bytes (an envelope
+ * <p>Keys are the strings that {@code CacheAside} formats; values are opaque bytes (an envelope
  * written by the core, never interpreted by the store). Every method is lazy (nothing happens
  * until subscription), never blocks, and signals failures as {@code onError}: the core turns a
  * failing read into a miss and never lets a store failure fail a read the loader can answer.
@@ -32,14 +32,6 @@ import reactor.core.publisher.Mono;
  * </ul>
  */
 public interface CacheStore {
-
-  /**
-   * The prefix of the keys under which the core keeps each cache's namespace generation
-   * ({@code GENERATION_KEY_PREFIX + cacheName}, see {@link CacheAside#bumpGeneration()}): a
-   * counter written with {@link #increment} and read with {@link #get}. A decorator that must
-   * make every older entry unreachable (after it lost invalidations) increments these keys.
-   */
-  String GENERATION_KEY_PREFIX = "cache-aside:generation:";
 
   /**
    * Reads one value.
@@ -134,12 +126,28 @@ public interface CacheStore {
   }
 
   /**
-   * Atomically adds one to a counter, creating it at 1. The core keeps namespace generations in
-   * counters; they are read back with {@link #get} as decimal ASCII.
+   * Reads the namespace generation of the cache named {@code namespace}: a counter that is part
+   * of every key the cache makes, so that bumping it makes every older entry unreachable at once
+   * (see {@code CacheAside.bumpGeneration()}). A counter never bumped reads 0.
    *
-   * @return the new value
+   * <p>Generations are their own operations, not keys that decorators must recognise, so that a
+   * decorator can treat them as what they are (a resilient store never holds them back, and bumps
+   * them when it lost invalidations). The store keeps them apart from cache entries: no cache key
+   * can name a generation counter.
+   *
+   * @param namespace the cache's name, not empty
+   * @return the current generation, 0 or more
    */
-  Mono<Long> increment(String key);
+  Mono<Long> generation(String namespace);
+
+  /**
+   * Atomically adds one to the namespace generation of the cache named {@code namespace}
+   * (creating it at 1).
+   *
+   * @param namespace the cache's name, not empty
+   * @return the new generation
+   */
+  Mono<Long> bumpGeneration(String namespace);
 
   /**
    * A new, practically unique lease token for stores that must mint their own (Redis: the script

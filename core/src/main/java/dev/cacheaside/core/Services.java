@@ -1,0 +1,28 @@
+package dev.cacheaside.core;
+
+/**
+ * The shared services of one cache, made once and handed to both read paths: the floors below
+ * the readers (see ARCHITECTURE.md). Each is built from the settings and the services below it
+ * only, so none calls up into a reader or the façade.
+ */
+record Services<K, V>(
+    CacheSettings<K, V> settings,
+    StatsCounter stats,
+    Namespace<K> namespace,
+    Entries<V> entries,
+    StoreCalls calls,
+    Loads<V> loads,
+    Flights<V> flights,
+    LeaseWaiter waiter,
+    BackgroundRefresher<K, V> refresher) {
+
+  static <K, V> Services<K, V> of(CacheSettings<K, V> settings) {
+    StatsCounter stats = new StatsCounter();
+    Entries<V> entries = new Entries<>(settings, stats);
+    StoreCalls calls = new StoreCalls(settings, stats);
+    Loads<V> loads = new Loads<>(settings, entries, calls, stats);
+    return new Services<>(settings, stats, new Namespace<>(settings, stats), entries, calls, loads,
+        new Flights<>(stats), new LeaseWaiter(settings, stats),
+        new BackgroundRefresher<>(settings, stats, calls, loads));
+  }
+}
