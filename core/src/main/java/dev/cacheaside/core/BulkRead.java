@@ -12,9 +12,6 @@ import reactor.core.publisher.Flux;
  * {@link BulkWindow}. Keys are formatted as they arrive, so a bad key fails the stream early.
  */
 final class BulkRead<K, V> {
-  /** One requested key and its entry key. */
-  record Request<K>(K key, String entryKey) {}
-
   private final Services<K, V> services;
 
   BulkRead(Services<K, V> services) {
@@ -29,8 +26,8 @@ final class BulkRead<K, V> {
     CacheSettings.Bulk options = services.settings().bulk();
     Namespace<K> namespace = services.namespace();
     BulkLoads<K, V> loads = new BulkLoads<>(services, loader);
-    Flux<List<Request<K>>> windows = Flux.<K>from(keys)
-        .map(key -> new Request<>(key, namespace.entryKey(key)))
+    Flux<List<BulkWindow.Request<K>>> windows = Flux.<K>from(keys)
+        .map(key -> new BulkWindow.Request<>(key, namespace.entryKey(key)))
         .bufferTimeout(options.windowSize(), options.windowTime(),
             services.settings().scheduler(), true);
     Flux<BulkResult<K, V>> results = order == BulkOrder.COMPLETION

@@ -40,13 +40,16 @@ import reactor.core.publisher.Sinks;
  * window ends, never left hanging.
  */
 final class BulkWindow<K, V> {
+  /** One requested key and its entry key. */
+  record Request<K>(K key, String entryKey) {}
+
   private final Services<K, V> services;
   private final BulkLoads<K, V> loads;
-  private final List<BulkRead.Request<K>> requests;
+  private final List<Request<K>> requests;
   private final List<BulkSlot<K, V>> slotOfRequest;
   private final Waiting waiting = new Waiting();
 
-  BulkWindow(Services<K, V> services, BulkLoads<K, V> loads, List<BulkRead.Request<K>> requests) {
+  BulkWindow(Services<K, V> services, BulkLoads<K, V> loads, List<Request<K>> requests) {
     this.services = services;
     this.loads = loads;
     this.requests = requests;
@@ -99,7 +102,7 @@ final class BulkWindow<K, V> {
   private Flux<List<BulkSlot<K, V>>> answers() {
     return services.namespace().generation().flatMapMany(generation -> {
       Map<String, BulkSlot<K, V>> byStoreKey = new LinkedHashMap<>(requests.size() * 2);
-      for (BulkRead.Request<K> request : requests) {
+      for (Request<K> request : requests) {
         String storeKey = Namespace.storeKey(request.entryKey(), generation);
         BulkSlot<K, V> slot = byStoreKey.get(storeKey);
         if (slot == null) {

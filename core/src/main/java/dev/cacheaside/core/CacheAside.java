@@ -1,6 +1,7 @@
 package dev.cacheaside.core;
 
 import dev.cacheaside.core.stats.CacheStats;
+import dev.cacheaside.core.stats.CacheStatsSource;
 import java.util.Collection;
 import java.util.function.Function;
 import org.reactivestreams.Publisher;
@@ -41,7 +42,7 @@ import reactor.core.publisher.Mono;
  * @param <K> the key type; its string form (or the configured key format) names the entry
  * @param <V> the value type
  */
-public interface CacheAside<K, V> {
+public interface CacheAside<K, V> extends CacheStatsSource {
 
   /**
    * Starts a builder for a cache named {@code name}; the name prefixes every key
@@ -52,6 +53,7 @@ public interface CacheAside<K, V> {
   }
 
   /** The name given to the builder. */
+  @Override
   String name();
 
   /**
@@ -146,5 +148,6 @@ public interface CacheAside<K, V> {
   Mono<Long> bumpGeneration();
 
   /** A snapshot of the counters. */
+  @Override
   CacheStats stats();
 }

@@ -130,11 +130,7 @@ public final class CacheAsideBuilder<K, V> {
    * absent keys (every read of one loads).
    */
   public CacheAsideBuilder<K, V> negativeTtl(Duration negativeTtl) {
-    Objects.requireNonNull(negativeTtl, "negativeTtl must not be null");
-    if (negativeTtl.isNegative()) {
-      throw new IllegalArgumentException("negativeTtl must not be negative but was " + negativeTtl);
-    }
-    this.negativeTtl = negativeTtl;
+    this.negativeTtl = notNegative(negativeTtl, "negativeTtl");
     return this;
   }
 
@@ -144,11 +140,7 @@ public final class CacheAsideBuilder<K, V> {
    * (stale-if-error). Never served as fresh. Default zero (no stale serving).
    */
   public CacheAsideBuilder<K, V> staleGrace(Duration staleGrace) {
-    Objects.requireNonNull(staleGrace, "staleGrace must not be null");
-    if (staleGrace.isNegative()) {
-      throw new IllegalArgumentException("staleGrace must not be negative but was " + staleGrace);
-    }
-    this.staleGrace = staleGrace;
+    this.staleGrace = notNegative(staleGrace, "staleGrace");
     return this;
   }
 
@@ -175,11 +167,7 @@ public final class CacheAsideBuilder<K, V> {
    * Default {@link #DEFAULT_LEASE_WAIT}; zero means never wait.
    */
   public CacheAsideBuilder<K, V> leaseWait(Duration leaseWait) {
-    Objects.requireNonNull(leaseWait, "leaseWait must not be null");
-    if (leaseWait.isNegative()) {
-      throw new IllegalArgumentException("leaseWait must not be negative but was " + leaseWait);
-    }
-    this.leaseWait = leaseWait;
+    this.leaseWait = notNegative(leaseWait, "leaseWait");
     return this;
   }
 
@@ -191,12 +179,7 @@ public final class CacheAsideBuilder<K, V> {
    * load ends; the pauses remain the fallback when an announcement is lost.
    */
   public CacheAsideBuilder<K, V> leaseBackoff(Duration min, Duration max) {
-    StoreChecks.checkTtl(min, "leaseBackoff min");
-    StoreChecks.checkTtl(max, "leaseBackoff max");
-    if (max.compareTo(min) < 0) {
-      throw new IllegalArgumentException(
-          "leaseBackoff max " + max + " must not be less than min " + min);
-    }
+    checkBackoff(min, max, "leaseBackoff");
     this.leaseBackoffMin = min;
     this.leaseBackoffMax = max;
     return this;
@@ -284,12 +267,7 @@ public final class CacheAsideBuilder<K, V> {
    * way. Defaults 1 s and 1 min.
    */
   public CacheAsideBuilder<K, V> refreshBackoff(Duration min, Duration max) {
-    StoreChecks.checkTtl(min, "refreshBackoff min");
-    StoreChecks.checkTtl(max, "refreshBackoff max");
-    if (max.compareTo(min) < 0) {
-      throw new IllegalArgumentException(
-          "refreshBackoff max " + max + " must not be less than min " + min);
-    }
+    checkBackoff(min, max, "refreshBackoff");
     this.refreshBackoffMin = min;
     this.refreshBackoffMax = max;
     return this;
@@ -399,5 +377,21 @@ public final class CacheAsideBuilder<K, V> {
         new CacheSettings.Refresh(earlyRefresh, refreshScheduler, refreshBackoffMin,
             refreshBackoffMax));
     return new DefaultCacheAside<>(settings);
+  }
+
+  private static Duration notNegative(Duration duration, String what) {
+    Objects.requireNonNull(duration, what + " must not be null");
+    if (duration.isNegative()) {
+      throw new IllegalArgumentException(what + " must not be negative but was " + duration);
+    }
+    return duration;
+  }
+
+  private static void checkBackoff(Duration min, Duration max, String what) {
+    StoreChecks.checkTtl(min, what + " min");
+    StoreChecks.checkTtl(max, what + " max");
+    if (max.compareTo(min) < 0) {
+      throw new IllegalArgumentException(what + " max " + max + " must not be less than min " + min);
+    }
   }
 }

@@ -394,7 +394,7 @@ class BackgroundRefreshTest {
     CacheAside<String, String> cache = instance().earlyRefresh(EarlyRefresh.ahead(0.5))
         .refreshBackoff(Duration.ofMillis(1), Duration.ofMillis(1)).build();
     SimpleMeterRegistry registry = new SimpleMeterRegistry();
-    new CacheAsideMetrics(cache).bindTo(registry);
+    CacheAsideMetrics.of(cache).bindTo(registry);
     AtomicInteger calls = new AtomicInteger();
     Function<String, Mono<String>> loader = key -> calls.incrementAndGet() == 2
         ? Mono.error(new IllegalStateException("blip")) : Mono.just("v");

@@ -15,7 +15,7 @@ class CacheAsideMetricsTest {
     CacheAside<String, String> cache = CacheAside.<String, String>builder("products")
         .store(InMemoryCacheStore.create()).codec(Codec.utf8()).build();
     SimpleMeterRegistry registry = new SimpleMeterRegistry();
-    new CacheAsideMetrics(cache).bindTo(registry);
+    CacheAsideMetrics.of(cache).bindTo(registry);
     cache.cacheAside("a", k -> Mono.just("1")).block();
     cache.cacheAside("a", k -> Mono.just("1")).block();
     cache.cacheAside("b", k -> Mono.empty()).block();

@@ -17,9 +17,9 @@ import org.jspecify.annotations.Nullable;
  * read live counters when scraped; nothing is recorded on the call path.
  *
  * <pre>{@code
- * new ResilienceMetrics(store).bindTo(registry);
- * new ResilienceMetrics(loads).bindTo(registry);
- * new CacheAsideMetrics(products).bindTo(registry);   // stale serves: cache.gets{result=stale_hit}
+ * ResilienceMetrics.of(store).bindTo(registry);
+ * ResilienceMetrics.of(loads).bindTo(registry);
+ * CacheAsideMetrics.of(products).bindTo(registry);   // stale serves: cache.gets{result=stale_hit}
  * }</pre>
  *
  * <p>For a store, tagged {@code store=<name>}: {@code cache.store.timeouts},
@@ -39,16 +39,21 @@ public final class ResilienceMetrics implements MeterBinder {
   private final @Nullable ResilientCacheStore store;
   private final @Nullable LoadBulkhead bulkhead;
 
-  /** Binds the store's counters and its circuit breaker's and time limiter's meters. */
-  public ResilienceMetrics(ResilientCacheStore store) {
-    this.store = Objects.requireNonNull(store, "store must not be null");
-    this.bulkhead = null;
+  private ResilienceMetrics(@Nullable ResilientCacheStore store,
+      @Nullable LoadBulkhead bulkhead) {
+    this.store = store;
+    this.bulkhead = bulkhead;
   }
 
-  /** Binds the bulkhead's counters and Resilience4j's bulkhead meters. */
-  public ResilienceMetrics(LoadBulkhead bulkhead) {
-    this.store = null;
-    this.bulkhead = Objects.requireNonNull(bulkhead, "bulkhead must not be null");
+  /** The store's counters and its circuit breaker's and time limiter's meters. */
+  public static ResilienceMetrics of(ResilientCacheStore store) {
+    return new ResilienceMetrics(Objects.requireNonNull(store, "store must not be null"), null);
+  }
+
+  /** The bulkhead's counters and Resilience4j's bulkhead meters. */
+  public static ResilienceMetrics of(LoadBulkhead bulkhead) {
+    return new ResilienceMetrics(null,
+        Objects.requireNonNull(bulkhead, "bulkhead must not be null"));
   }
 
   @Override

@@ -38,7 +38,7 @@ import reactor.util.retry.Retry;
  *     .staleGrace(Duration.ofMinutes(1))          // stale-if-error when the database fails
  *     .loadDecorator(LoadBulkhead.of("catalog-db", 16, Duration.ofSeconds(1)))
  *     .build();
- * new ResilienceMetrics(store).bindTo(meterRegistry);
+ * ResilienceMetrics.of(store).bindTo(meterRegistry);
  * }</pre>
  *
  * <h2>Time limit and circuit breaker</h2>

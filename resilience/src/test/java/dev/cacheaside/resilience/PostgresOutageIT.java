@@ -88,7 +88,7 @@ class PostgresOutageIT {
   void postgresStopped_cachedAndStaleServed_uncachedFailWithTheLoadersError_nothingCached(
       TestPostgres postgres) {
     SimpleMeterRegistry meters = new SimpleMeterRegistry();
-    new CacheAsideMetrics(items).bindTo(meters);
+    CacheAsideMetrics.of(items).bindTo(meters);
     readAll(IntStream.range(0, 10));
     clock.advance(Duration.ofSeconds(15)); // items 0-9: past their TTL, within the grace
     readAll(IntStream.range(10, 20));      // items 10-19: fresh; 20-29 are not cached

@@ -25,7 +25,7 @@ class ResilienceMetricsTest {
     FaultyStore faulty = new FaultyStore(InMemoryCacheStore.create());
     try (ResilientCacheStore store = ResilientCacheStore.builder(faulty).name("redis")
         .replayRetryInterval(Duration.ofMinutes(1)).build()) {
-      new ResilienceMetrics(store).bindTo(registry);
+      ResilienceMetrics.of(store).bindTo(registry);
       faulty.mode = FaultyStore.Mode.DOWN;
       StepVerifier.create(store.delete(List.of("a", "b"))).verifyComplete();
       StepVerifier.create(store.get("a")).expectError(HeldBackException.class).verify();
@@ -47,7 +47,7 @@ class ResilienceMetricsTest {
   @Test
   void bulkhead_waitsRejectionsAndResilience4jGauges() {
     LoadBulkhead bulkhead = LoadBulkhead.of("db", 1, Duration.ZERO);
-    new ResilienceMetrics(bulkhead).bindTo(registry);
+    ResilienceMetrics.of(bulkhead).bindTo(registry);
     Disposable holder = bulkhead.decorate(Mono.never()).subscribe();
     StepVerifier.create(bulkhead.decorate(Mono.just(1))).expectError().verify();
     assertThat(counter("cache.load.bulkhead.rejected", "bulkhead", "db")).isEqualTo(1);

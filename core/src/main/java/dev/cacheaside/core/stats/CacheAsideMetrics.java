@@ -1,6 +1,5 @@
 package dev.cacheaside.core.stats;
 
-import dev.cacheaside.core.CacheAside;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tag;
@@ -16,7 +15,7 @@ import org.jspecify.annotations.Nullable;
  * The meters read the live counters when scraped; nothing is recorded on the read path.
  *
  * <pre>{@code
- * new CacheAsideMetrics(products).bindTo(registry);
+ * CacheAsideMetrics.of(products).bindTo(registry);
  * }</pre>
  *
  * <p>Meters, each tagged {@code cache=<name>}: {@code cache.gets} with {@code result} =
@@ -30,18 +29,23 @@ import org.jspecify.annotations.Nullable;
  * successful refreshes for the mean lead time).
  */
 public final class CacheAsideMetrics implements MeterBinder {
-  private final CacheAside<?, ?> cache;
+  private final CacheStatsSource cache;
   private final Tags tags;
 
-  /** Binds the cache's counters tagged with its name. */
-  public CacheAsideMetrics(CacheAside<?, ?> cache) {
-    this(cache, Tags.empty());
+  private CacheAsideMetrics(CacheStatsSource cache, Iterable<Tag> extraTags) {
+    this.cache = Objects.requireNonNull(cache, "cache must not be null");
+    this.tags = Tags.of("cache", cache.name())
+        .and(Objects.requireNonNull(extraTags, "extraTags must not be null"));
   }
 
-  /** Binds the cache's counters tagged with its name and {@code extraTags}. */
-  public CacheAsideMetrics(CacheAside<?, ?> cache, Iterable<Tag> extraTags) {
-    this.cache = Objects.requireNonNull(cache, "cache must not be null");
-    this.tags = Tags.of("cache", cache.name()).and(extraTags);
+  /** The meters of {@code cache} (a {@code CacheAside}), tagged with its name. */
+  public static CacheAsideMetrics of(CacheStatsSource cache) {
+    return new CacheAsideMetrics(cache, Tags.empty());
+  }
+
+  /** The meters of {@code cache}, tagged with its name and {@code extraTags}. */
+  public static CacheAsideMetrics of(CacheStatsSource cache, Iterable<Tag> extraTags) {
+    return new CacheAsideMetrics(cache, extraTags);
   }
 
   @Override

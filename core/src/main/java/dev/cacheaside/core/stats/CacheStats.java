@@ -1,5 +1,7 @@
 package dev.cacheaside.core.stats;
 
+import java.util.Arrays;
+import java.util.Locale;
 import java.util.Objects;
 
 /**
@@ -13,54 +15,24 @@ import java.util.Objects;
  * <p>Counters only grow; {@link #minus} gives what happened between two snapshots. The two
  * gauges ({@link #readsInFlight()}, {@link #refreshesInFlight()}) are the state at the moment of
  * the snapshot and are not subtracted.
- *
- * @since 0.1
  */
 public final class CacheStats {
+  /** The values, by name; the order is that of {@link #values}. */
+  private enum Name {
+    HITS, NEGATIVE_HITS, STALE_HITS, MISSES, LOADS, LOAD_FAILURES, TOTAL_LOAD_TIME_NANOS, COALESCED, LEASE_WAITS, LEASE_WAKEUPS, LEASES_LOST, STORE_ERRORS, CORRUPT_ENTRIES, UNCACHED_VALUES, INVALIDATION_FAILURES, REFRESHES, REFRESH_FAILURES, TOTAL_REFRESH_LEAD_MILLIS, READS_IN_FLIGHT, REFRESHES_IN_FLIGHT;
+
+    boolean gauge() {
+      return this == READS_IN_FLIGHT || this == REFRESHES_IN_FLIGHT;
+    }
+  }
+
+  private static final Name[] NAMES = Name.values();
   private static final CacheStats EMPTY = builder().build();
 
-  private final long hits;
-  private final long negativeHits;
-  private final long staleHits;
-  private final long misses;
-  private final long loads;
-  private final long loadFailures;
-  private final long totalLoadTimeNanos;
-  private final long coalesced;
-  private final long leaseWaits;
-  private final long leaseWakeups;
-  private final long leasesLost;
-  private final long storeErrors;
-  private final long corruptEntries;
-  private final long uncachedValues;
-  private final long invalidationFailures;
-  private final long refreshes;
-  private final long refreshFailures;
-  private final long totalRefreshLeadMillis;
-  private final long readsInFlight;
-  private final long refreshesInFlight;
+  private final long[] values;
 
-  private CacheStats(Builder b) {
-    hits = b.hits;
-    negativeHits = b.negativeHits;
-    staleHits = b.staleHits;
-    misses = b.misses;
-    loads = b.loads;
-    loadFailures = b.loadFailures;
-    totalLoadTimeNanos = b.totalLoadTimeNanos;
-    coalesced = b.coalesced;
-    leaseWaits = b.leaseWaits;
-    leaseWakeups = b.leaseWakeups;
-    leasesLost = b.leasesLost;
-    storeErrors = b.storeErrors;
-    corruptEntries = b.corruptEntries;
-    uncachedValues = b.uncachedValues;
-    invalidationFailures = b.invalidationFailures;
-    refreshes = b.refreshes;
-    refreshFailures = b.refreshFailures;
-    totalRefreshLeadMillis = b.totalRefreshLeadMillis;
-    readsInFlight = b.readsInFlight;
-    refreshesInFlight = b.refreshesInFlight;
+  private CacheStats(long[] values) {
+    this.values = values;
   }
 
   /** All counters zero. */
@@ -75,136 +47,126 @@ public final class CacheStats {
 
   /** Reads answered from a fresh cached value. */
   public long hits() {
-    return hits;
+    return values[Name.HITS.ordinal()];
   }
 
   /** Reads answered "not found" from a cached negative entry. */
   public long negativeHits() {
-    return negativeHits;
+    return values[Name.NEGATIVE_HITS.ordinal()];
   }
 
-  /**
-   * Reads answered with a value past its logical expiry but within the stale grace (while
-   * another caller refreshed it, or because the loader failed).
-   */
+  /** Reads answered with a value past its logical expiry but within the stale grace (while
+   * another caller refreshed it, or because the loader failed). */
   public long staleHits() {
-    return staleHits;
+    return values[Name.STALE_HITS.ordinal()];
   }
 
   /** Reads that found no usable value in the store. */
   public long misses() {
-    return misses;
+    return values[Name.MISSES.ordinal()];
   }
 
   /** Calls of a loader (one per key per flight, however many callers waited). */
   public long loads() {
-    return loads;
+    return values[Name.LOADS.ordinal()];
   }
 
   /** Loader calls that ended in an error. */
   public long loadFailures() {
-    return loadFailures;
+    return values[Name.LOAD_FAILURES.ordinal()];
   }
 
   /** Time spent in loaders, successful or not, in nanoseconds. */
   public long totalLoadTimeNanos() {
-    return totalLoadTimeNanos;
+    return values[Name.TOTAL_LOAD_TIME_NANOS.ordinal()];
   }
 
   /** Reads that joined a read or load already in flight in this JVM. */
   public long coalesced() {
-    return coalesced;
+    return values[Name.COALESCED.ordinal()];
   }
 
   /** Reads that found another caller's lease and waited for its value. */
   public long leaseWaits() {
-    return leaseWaits;
+    return values[Name.LEASE_WAITS.ordinal()];
   }
 
-  /**
-   * Waiting steps cut short because the store announced that the lease ended
+  /** Waiting steps cut short because the store announced that the lease ended
    * ({@code CacheStore.leaseEnded}); the other steps ended at their backoff timer. Few of them
    * against {@link #leaseWaits()} on a store that announces means the announcements are lost. A
    * wake-up may also come from an earlier holder's end (its lease passed to another holder before
-   * the look): the look then finds the lease held again and waits on.
-   */
+   * the look): the look then finds the lease held again and waits on. */
   public long leaseWakeups() {
-    return leaseWakeups;
+    return values[Name.LEASE_WAKEUPS.ordinal()];
   }
 
-  /**
-   * Stores refused because the lease was gone: a write's invalidation (a stale set prevented), an
-   * expired lease, or a takeover.
-   */
+  /** Stores refused because the lease was gone: a write's invalidation (a stale set prevented), an
+   * expired lease, or a takeover. */
   public long leasesLost() {
-    return leasesLost;
+    return values[Name.LEASES_LOST.ordinal()];
   }
 
   /** Store operations that failed (the read went on to the loader). */
   public long storeErrors() {
-    return storeErrors;
+    return values[Name.STORE_ERRORS.ordinal()];
   }
 
   /** Entries that could not be decoded (treated as misses and deleted). */
   public long corruptEntries() {
-    return corruptEntries;
+    return values[Name.CORRUPT_ENTRIES.ordinal()];
   }
 
   /** Loaded values not cached because they exceeded the size limit. */
   public long uncachedValues() {
-    return uncachedValues;
+    return values[Name.UNCACHED_VALUES.ordinal()];
   }
 
   /** Invalidations that failed after their write succeeded. */
   public long invalidationFailures() {
-    return invalidationFailures;
+    return values[Name.INVALIDATION_FAILURES.ordinal()];
   }
 
-  /**
-   * Background early refreshes started (the lease was won and the loader called; also counted in
-   * {@link #loads()}).
-   */
+  /** Background early refreshes started (the lease was won and the loader called; also counted in
+   * {@link #loads()}). */
   public long refreshes() {
-    return refreshes;
+    return values[Name.REFRESHES.ordinal()];
   }
 
   /** Background refreshes whose loader failed or that outlived their lease (the old value kept). */
   public long refreshFailures() {
-    return refreshFailures;
+    return values[Name.REFRESH_FAILURES.ordinal()];
   }
 
-  /**
-   * Over refreshes that loaded a value: how long before the old entry's expiry the new value was
-   * loaded, summed, in milliseconds (a late refresh adds zero).
-   */
+  /** Over refreshes that loaded a value: how long before the old entry's expiry the new value was
+   * loaded, summed, in milliseconds (a late refresh adds zero). */
   public long totalRefreshLeadMillis() {
-    return totalRefreshLeadMillis;
+    return values[Name.TOTAL_REFRESH_LEAD_MILLIS.ordinal()];
   }
 
   /** A gauge: reads of distinct keys in flight in this JVM when the snapshot was taken. */
   public long readsInFlight() {
-    return readsInFlight;
+    return values[Name.READS_IN_FLIGHT.ordinal()];
   }
 
   /** A gauge: background refreshes in flight in this JVM when the snapshot was taken. */
   public long refreshesInFlight() {
-    return refreshesInFlight;
+    return values[Name.REFRESHES_IN_FLIGHT.ordinal()];
   }
 
   /** Reads answered by the cache (fresh, negative or stale) plus misses. */
   public long requests() {
-    return hits + negativeHits + staleHits + misses;
+    return hits() + negativeHits() + staleHits() + misses();
   }
 
   /** The share of reads answered from the cache, 1.0 when there were none. */
   public double hitRate() {
     long requests = requests();
-    return requests == 0 ? 1.0 : (double) (hits + negativeHits + staleHits) / requests;
+    return requests == 0 ? 1.0 : (double) (hits() + negativeHits() + staleHits()) / requests;
   }
 
   /** Mean time of a loader call in nanoseconds, 0 when there were none. */
   public double averageLoadPenaltyNanos() {
-    return loads == 0 ? 0.0 : (double) totalLoadTimeNanos / loads;
+    return loads() == 0 ? 0.0 : (double) totalLoadTimeNanos() / loads();
   }
 
   /**
@@ -212,8 +174,8 @@ public final class CacheStats {
    * there was none.
    */
   public double averageRefreshLeadMillis() {
-    long succeeded = refreshes - refreshFailures;
-    return succeeded <= 0 ? 0.0 : (double) totalRefreshLeadMillis / succeeded;
+    long succeeded = refreshes() - refreshFailures();
+    return succeeded <= 0 ? 0.0 : (double) totalRefreshLeadMillis() / succeeded;
   }
 
   /**
@@ -222,217 +184,150 @@ public final class CacheStats {
    */
   public CacheStats minus(CacheStats earlier) {
     Objects.requireNonNull(earlier, "earlier must not be null");
-    return builder()
-        .hits(hits - earlier.hits)
-        .negativeHits(negativeHits - earlier.negativeHits)
-        .staleHits(staleHits - earlier.staleHits)
-        .misses(misses - earlier.misses)
-        .loads(loads - earlier.loads)
-        .loadFailures(loadFailures - earlier.loadFailures)
-        .totalLoadTimeNanos(totalLoadTimeNanos - earlier.totalLoadTimeNanos)
-        .coalesced(coalesced - earlier.coalesced)
-        .leaseWaits(leaseWaits - earlier.leaseWaits)
-        .leaseWakeups(leaseWakeups - earlier.leaseWakeups)
-        .leasesLost(leasesLost - earlier.leasesLost)
-        .storeErrors(storeErrors - earlier.storeErrors)
-        .corruptEntries(corruptEntries - earlier.corruptEntries)
-        .uncachedValues(uncachedValues - earlier.uncachedValues)
-        .invalidationFailures(invalidationFailures - earlier.invalidationFailures)
-        .refreshes(refreshes - earlier.refreshes)
-        .refreshFailures(refreshFailures - earlier.refreshFailures)
-        .totalRefreshLeadMillis(totalRefreshLeadMillis - earlier.totalRefreshLeadMillis)
-        .readsInFlight(readsInFlight)
-        .refreshesInFlight(refreshesInFlight)
-        .build();
+    long[] difference = values.clone();
+    for (Name name : NAMES) {
+      if (!name.gauge()) {
+        difference[name.ordinal()] -= earlier.values[name.ordinal()];
+      }
+    }
+    return new CacheStats(difference);
   }
 
   @Override
   public boolean equals(Object o) {
-    return o instanceof CacheStats s && hits == s.hits && negativeHits == s.negativeHits
-        && staleHits == s.staleHits && misses == s.misses && loads == s.loads
-        && loadFailures == s.loadFailures && totalLoadTimeNanos == s.totalLoadTimeNanos
-        && coalesced == s.coalesced && leaseWaits == s.leaseWaits
-        && leaseWakeups == s.leaseWakeups && leasesLost == s.leasesLost
-        && storeErrors == s.storeErrors && corruptEntries == s.corruptEntries
-        && uncachedValues == s.uncachedValues && invalidationFailures == s.invalidationFailures
-        && refreshes == s.refreshes && refreshFailures == s.refreshFailures
-        && totalRefreshLeadMillis == s.totalRefreshLeadMillis
-        && readsInFlight == s.readsInFlight && refreshesInFlight == s.refreshesInFlight;
+    return o instanceof CacheStats other && Arrays.equals(values, other.values);
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(hits, negativeHits, staleHits, misses, loads, loadFailures,
-        totalLoadTimeNanos, coalesced, leaseWaits, leaseWakeups, leasesLost, storeErrors,
-        corruptEntries, uncachedValues, invalidationFailures, refreshes, refreshFailures,
-        totalRefreshLeadMillis, readsInFlight, refreshesInFlight);
+    return Arrays.hashCode(values);
   }
 
   @Override
   public String toString() {
-    return "CacheStats[hits=" + hits + ", negativeHits=" + negativeHits + ", staleHits="
-        + staleHits + ", misses=" + misses + ", loads=" + loads + ", loadFailures="
-        + loadFailures + ", totalLoadTimeNanos=" + totalLoadTimeNanos + ", coalesced="
-        + coalesced + ", leaseWaits=" + leaseWaits + ", leaseWakeups=" + leaseWakeups
-        + ", leasesLost=" + leasesLost + ", storeErrors=" + storeErrors + ", corruptEntries="
-        + corruptEntries + ", uncachedValues=" + uncachedValues + ", invalidationFailures="
-        + invalidationFailures + ", refreshes=" + refreshes + ", refreshFailures="
-        + refreshFailures + ", totalRefreshLeadMillis=" + totalRefreshLeadMillis
-        + ", readsInFlight=" + readsInFlight + ", refreshesInFlight=" + refreshesInFlight + "]";
+    StringBuilder text = new StringBuilder("CacheStats[");
+    for (Name name : NAMES) {
+      String words = name.name().toLowerCase(Locale.ROOT);
+      text.append(name.ordinal() == 0 ? "" : ", ").append(words).append('=')
+          .append(values[name.ordinal()]);
+    }
+    return text.append(']').toString();
   }
 
-  /**
-   * Builds a {@link CacheStats}; every counter starts at zero. Not thread-safe.
-   *
-   * @since 0.1
-   */
+  /** Builds a {@link CacheStats}; every value starts at zero. Not thread-safe. */
   public static final class Builder {
-    private long hits;
-    private long negativeHits;
-    private long staleHits;
-    private long misses;
-    private long loads;
-    private long loadFailures;
-    private long totalLoadTimeNanos;
-    private long coalesced;
-    private long leaseWaits;
-    private long leaseWakeups;
-    private long leasesLost;
-    private long storeErrors;
-    private long corruptEntries;
-    private long uncachedValues;
-    private long invalidationFailures;
-    private long refreshes;
-    private long refreshFailures;
-    private long totalRefreshLeadMillis;
-    private long readsInFlight;
-    private long refreshesInFlight;
+    private final long[] values = new long[NAMES.length];
 
     private Builder() {}
 
     /** Sets {@link CacheStats#hits()}. */
     public Builder hits(long n) {
-      hits = n;
-      return this;
+      return set(Name.HITS, n);
     }
 
     /** Sets {@link CacheStats#negativeHits()}. */
     public Builder negativeHits(long n) {
-      negativeHits = n;
-      return this;
+      return set(Name.NEGATIVE_HITS, n);
     }
 
     /** Sets {@link CacheStats#staleHits()}. */
     public Builder staleHits(long n) {
-      staleHits = n;
-      return this;
+      return set(Name.STALE_HITS, n);
     }
 
     /** Sets {@link CacheStats#misses()}. */
     public Builder misses(long n) {
-      misses = n;
-      return this;
+      return set(Name.MISSES, n);
     }
 
     /** Sets {@link CacheStats#loads()}. */
     public Builder loads(long n) {
-      loads = n;
-      return this;
+      return set(Name.LOADS, n);
     }
 
     /** Sets {@link CacheStats#loadFailures()}. */
     public Builder loadFailures(long n) {
-      loadFailures = n;
-      return this;
+      return set(Name.LOAD_FAILURES, n);
     }
 
     /** Sets {@link CacheStats#totalLoadTimeNanos()}. */
     public Builder totalLoadTimeNanos(long n) {
-      totalLoadTimeNanos = n;
-      return this;
+      return set(Name.TOTAL_LOAD_TIME_NANOS, n);
     }
 
     /** Sets {@link CacheStats#coalesced()}. */
     public Builder coalesced(long n) {
-      coalesced = n;
-      return this;
+      return set(Name.COALESCED, n);
     }
 
     /** Sets {@link CacheStats#leaseWaits()}. */
     public Builder leaseWaits(long n) {
-      leaseWaits = n;
-      return this;
+      return set(Name.LEASE_WAITS, n);
     }
 
     /** Sets {@link CacheStats#leaseWakeups()}. */
     public Builder leaseWakeups(long n) {
-      leaseWakeups = n;
-      return this;
+      return set(Name.LEASE_WAKEUPS, n);
     }
 
     /** Sets {@link CacheStats#leasesLost()}. */
     public Builder leasesLost(long n) {
-      leasesLost = n;
-      return this;
+      return set(Name.LEASES_LOST, n);
     }
 
     /** Sets {@link CacheStats#storeErrors()}. */
     public Builder storeErrors(long n) {
-      storeErrors = n;
-      return this;
+      return set(Name.STORE_ERRORS, n);
     }
 
     /** Sets {@link CacheStats#corruptEntries()}. */
     public Builder corruptEntries(long n) {
-      corruptEntries = n;
-      return this;
+      return set(Name.CORRUPT_ENTRIES, n);
     }
 
     /** Sets {@link CacheStats#uncachedValues()}. */
     public Builder uncachedValues(long n) {
-      uncachedValues = n;
-      return this;
+      return set(Name.UNCACHED_VALUES, n);
     }
 
     /** Sets {@link CacheStats#invalidationFailures()}. */
     public Builder invalidationFailures(long n) {
-      invalidationFailures = n;
-      return this;
+      return set(Name.INVALIDATION_FAILURES, n);
     }
 
     /** Sets {@link CacheStats#refreshes()}. */
     public Builder refreshes(long n) {
-      refreshes = n;
-      return this;
+      return set(Name.REFRESHES, n);
     }
 
     /** Sets {@link CacheStats#refreshFailures()}. */
     public Builder refreshFailures(long n) {
-      refreshFailures = n;
-      return this;
+      return set(Name.REFRESH_FAILURES, n);
     }
 
     /** Sets {@link CacheStats#totalRefreshLeadMillis()}. */
     public Builder totalRefreshLeadMillis(long n) {
-      totalRefreshLeadMillis = n;
-      return this;
+      return set(Name.TOTAL_REFRESH_LEAD_MILLIS, n);
     }
 
     /** Sets {@link CacheStats#readsInFlight()}. */
     public Builder readsInFlight(long n) {
-      readsInFlight = n;
-      return this;
+      return set(Name.READS_IN_FLIGHT, n);
     }
 
     /** Sets {@link CacheStats#refreshesInFlight()}. */
     public Builder refreshesInFlight(long n) {
-      refreshesInFlight = n;
+      return set(Name.REFRESHES_IN_FLIGHT, n);
+    }
+
+    private Builder set(Name name, long n) {
+      values[name.ordinal()] = n;
       return this;
     }
 
     /** The snapshot. */
     public CacheStats build() {
-      return new CacheStats(this);
+      return new CacheStats(values.clone());
     }
   }
 }

@@ -124,10 +124,10 @@ public final class Catalog implements AutoCloseable {
     this.byIds = ProductTable.byIds(db);
     this.writes = TransactionalWrites.create(db);
     this.registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-    new CacheAsideMetrics(products).bindTo(registry);
+    CacheAsideMetrics.of(products).bindTo(registry);
     R2dbcCacheMetrics.of(writes).bindTo(registry);
-    new ResilienceMetrics(store).bindTo(registry);
-    new ResilienceMetrics(bulkhead).bindTo(registry);
+    ResilienceMetrics.of(store).bindTo(registry);
+    ResilienceMetrics.of(bulkhead).bindTo(registry);
     // Jackson introspects a type on its first use; do it here rather than on an event loop.
     encode(ProductTable.seeded(1));
     encode(new ProductList(List.of(), List.of()));
