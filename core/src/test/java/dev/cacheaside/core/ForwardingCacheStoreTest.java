@@ -88,6 +88,7 @@ class ForwardingCacheStoreTest {
         .collectList().block()).containsExactly("e");
     assertThat(store.bumpGeneration("n").block()).isEqualTo(1L);
     assertThat(store.generation("n").block()).isEqualTo(1L);
+    store.ping().block();
     store.delete("a").block();
     store.delete(List.of("b")).block();
 
@@ -95,7 +96,7 @@ class ForwardingCacheStoreTest {
         Operation.GET_ALL, Operation.GET_OR_LEASE, Operation.SET_IF_LEASED,
         Operation.GET_OR_LEASE_ALL, Operation.TRY_LEASE, Operation.RELEASE_LEASE,
         Operation.TRY_LEASE, Operation.SET_ALL_IF_LEASED, Operation.BUMP_GENERATION,
-        Operation.GENERATION, Operation.DELETE, Operation.DELETE);
+        Operation.GENERATION, Operation.PING, Operation.DELETE, Operation.DELETE);
     assertThat(store.hooked).as("every operation has a method").containsAll(
         List.of(Operation.values()));
     assertThat(store.subscribed).hasValue(store.hooked.size());

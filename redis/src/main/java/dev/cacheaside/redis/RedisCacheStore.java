@@ -455,6 +455,12 @@ public final class RedisCacheStore implements CacheStore, AutoCloseable {
     return redis.incr(RedisKeyLayout.generationKey(namespace));
   }
 
+  /** {@code PING}: completes when Redis answered (in a cluster, the node Lettuce picks). */
+  @Override
+  public Mono<Void> ping() {
+    return redis.ping().then();
+  }
+
   private static long parseCounter(String key, byte[] bytes) {
     String text = new String(bytes, StandardCharsets.US_ASCII);
     try {

@@ -82,6 +82,7 @@ class NonBlockingIT {
     onParallel(store.releaseLease("a", refresh));
     assertThat(onParallel(store.bumpGeneration("n"))).isEqualTo(1L);
     assertThat(onParallel(store.generation("n"))).isEqualTo(1L);
+    onParallel(store.ping());
     onParallel(store.delete("a"));
     onParallel(store.delete(List.of("b", "c", "d")));
     assertThat(onParallel(store.getAll(List.of("a", "b", "c", "d")))).isEmpty();

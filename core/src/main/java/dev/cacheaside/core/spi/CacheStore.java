@@ -150,6 +150,18 @@ public interface CacheStore {
   Mono<Long> bumpGeneration(String namespace);
 
   /**
+   * Checks that the store answers: one round trip that touches no entry ({@code PING} on Redis).
+   * For health checks; the core never calls it on a read. Completes empty when the store
+   * answered, errors when it did not. The default completes at once (a store in this JVM is
+   * always there).
+   *
+   * @return completes when the store answered
+   */
+  default Mono<Void> ping() {
+    return Mono.empty();
+  }
+
+  /**
    * A new, practically unique lease token for stores that must mint their own (Redis: the script
    * sets the token it is given). 128 random bits from {@link ThreadLocalRandom}: leases need
    * uniqueness, not secrecy, and {@code UUID.randomUUID()} may block reading the entropy device.

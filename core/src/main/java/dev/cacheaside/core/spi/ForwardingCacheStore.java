@@ -58,7 +58,9 @@ public abstract class ForwardingCacheStore implements CacheStore {
     /** {@link CacheStore#generation}. */
     GENERATION,
     /** {@link CacheStore#bumpGeneration}. */
-    BUMP_GENERATION
+    BUMP_GENERATION,
+    /** {@link CacheStore#ping}. */
+    PING
   }
 
   /** Forwards to {@code delegate}. */
@@ -173,6 +175,11 @@ public abstract class ForwardingCacheStore implements CacheStore {
   @Override
   public Mono<Long> bumpGeneration(String namespace) {
     return around(Operation.BUMP_GENERATION, delegate.bumpGeneration(namespace));
+  }
+
+  @Override
+  public Mono<Void> ping() {
+    return around(Operation.PING, delegate.ping());
   }
 
   /**
