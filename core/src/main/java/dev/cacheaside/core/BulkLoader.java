@@ -29,6 +29,7 @@ import reactor.core.publisher.Mono;
  *
  * @param <K> the key type
  * @param <V> the value type
+ * @since 0.1
  */
 @FunctionalInterface
 public interface BulkLoader<K, V> {

@@ -2,6 +2,8 @@ package dev.cacheaside.core;
 
 /**
  * The order in which {@link CacheAside#cacheAsideAll} emits its results.
+ *
+ * @since 0.1
  */
 public enum BulkOrder {
   /**

@@ -21,6 +21,7 @@ import org.jspecify.annotations.Nullable;
  * @param error why the key could not be answered; null unless its load failed
  * @param <K> the key type
  * @param <V> the value type
+ * @since 0.1
  */
 public record BulkResult<K, V>(K key, @Nullable V value, @Nullable Throwable error) {
 

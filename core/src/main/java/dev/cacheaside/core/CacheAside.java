@@ -41,6 +41,7 @@ import reactor.core.publisher.Mono;
  *
  * @param <K> the key type; its string form (or the configured key format) names the entry
  * @param <V> the value type
+ * @since 0.1
  */
 public interface CacheAside<K, V> extends CacheStatsSource {
 

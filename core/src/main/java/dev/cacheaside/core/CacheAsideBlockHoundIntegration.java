@@ -10,6 +10,8 @@ import reactor.blockhound.integration.BlockHoundIntegration;
  *
  * <p>Caffeine takes its eviction lock for a few microseconds of maintenance after writes; under
  * contention the lock may park, which BlockHound would report from a non-blocking thread.
+ *
+ * @since 0.1
  */
 public final class CacheAsideBlockHoundIntegration implements BlockHoundIntegration {
   /** Used by the service loader. */

@@ -16,6 +16,7 @@ import reactor.core.scheduler.Schedulers;
  *
  * @param <K> the key type
  * @param <V> the value type
+ * @since 0.1
  */
 public final class CacheAsideBuilder<K, V> {
   /** Default time to live of a loaded value. */

@@ -17,6 +17,7 @@ import java.util.Arrays;
  * }</pre>
  *
  * @param <V> the value type
+ * @since 0.1
  */
 public interface Codec<V> {
 

@@ -33,6 +33,8 @@ import java.util.function.DoubleSupplier;
  *
  * <p>Negative entries ("not found") are refreshed the same way. Instances are immutable and
  * thread-safe.
+ *
+ * @since 0.1
  */
 public final class EarlyRefresh {
   /** How much earlier than the fraction an {@link #ahead} refresh may be placed, per entry. */

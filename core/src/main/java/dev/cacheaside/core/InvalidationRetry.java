@@ -17,6 +17,7 @@ import reactor.util.retry.RetryBackoffSpec;
  * @param maxRetries attempts after the first, 0 or more
  * @param firstBackoff the pause before the first retry, at least 1 ms
  * @param maxBackoff the longest pause, not less than {@code firstBackoff}
+ * @since 0.1
  */
 public record InvalidationRetry(int maxRetries, Duration firstBackoff, Duration maxBackoff) {
 

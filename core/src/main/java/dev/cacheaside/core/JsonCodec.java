@@ -18,6 +18,7 @@ import java.util.Objects;
  * }</pre>
  *
  * @param <V> the value type
+ * @since 0.1
  */
 public final class JsonCodec<V> implements Codec<V> {
   private static final ObjectMapper DEFAULT_MAPPER = new ObjectMapper().findAndRegisterModules();

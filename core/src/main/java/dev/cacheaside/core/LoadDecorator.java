@@ -21,6 +21,8 @@ import reactor.core.publisher.Mono;
  * cached), an error is a load failure (never cached; a stale value within grace is served instead
  * when there is one). A cancel of the decorated Mono must cancel {@code load} if it was
  * subscribed.
+ *
+ * @since 0.1
  */
 public interface LoadDecorator {
 

@@ -30,6 +30,8 @@ import reactor.core.publisher.Mono;
  *   <li>{@link #delete}: remove the value <em>and</em> any lease, so a load that began before a
  *       write can no longer store its result afterwards.</li>
  * </ul>
+ *
+ * @since 0.1
  */
 public interface CacheStore {
 

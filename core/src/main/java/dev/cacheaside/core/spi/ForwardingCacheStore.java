@@ -24,6 +24,8 @@ import reactor.core.publisher.Mono;
  *   }
  * };
  * }</pre>
+ *
+ * @since 0.1
  */
 public abstract class ForwardingCacheStore implements CacheStore {
   private final CacheStore delegate;
@@ -31,6 +33,8 @@ public abstract class ForwardingCacheStore implements CacheStore {
   /**
    * The {@link CacheStore} call a hook is given, one constant per method ({@link #DELETE} for both
    * overloads of {@code delete}).
+   *
+   * @since 0.1
    */
   public enum Operation {
     /** {@link CacheStore#get}. */

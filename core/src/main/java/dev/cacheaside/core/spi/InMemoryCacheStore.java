@@ -30,6 +30,8 @@ import reactor.core.publisher.Mono;
  * <pre>{@code
  * CacheStore store = InMemoryCacheStore.builder().maximumSize(50_000).build();
  * }</pre>
+ *
+ * @since 0.1
  */
 public final class InMemoryCacheStore implements CacheStore {
   /** The default bound on the number of entries. */
@@ -61,7 +63,11 @@ public final class InMemoryCacheStore implements CacheStore {
     return new Builder();
   }
 
-  /** Options of an {@link InMemoryCacheStore}. */
+  /**
+   * Options of an {@link InMemoryCacheStore}.
+   *
+   * @since 0.1
+   */
   public static final class Builder {
     private Clock clock = Clock.systemUTC();
     private long maximumSize = DEFAULT_MAXIMUM_SIZE;

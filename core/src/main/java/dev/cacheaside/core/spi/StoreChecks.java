@@ -8,6 +8,8 @@ import java.util.Objects;
  * message whichever store is behind the cache. A store runs them when a method is called, not on
  * subscription: a bad argument is a bug at the call site, not a cache failure for the core to
  * turn into a miss.
+ *
+ * @since 0.1
  */
 public final class StoreChecks {
   private StoreChecks() {}

@@ -3,6 +3,8 @@ package dev.cacheaside.core.spi;
 /**
  * The outcome of {@link CacheStore#getOrLease}: the value was found, a lease was granted to the
  * caller, or another caller holds the lease and is loading the value.
+ *
+ * @since 0.1
  */
 public sealed interface StoreLookup {
 

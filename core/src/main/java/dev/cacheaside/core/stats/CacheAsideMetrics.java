@@ -27,6 +27,8 @@ import org.jspecify.annotations.Nullable;
  * {@code result} = {@code success}, {@code failure}; {@code cache.refresh.lead} (seconds between
  * successful refreshes and the expiries they pre-empted, total: divide its rate by the rate of
  * successful refreshes for the mean lead time).
+ *
+ * @since 0.1
  */
 public final class CacheAsideMetrics implements MeterBinder {
   private final CacheStatsSource cache;

@@ -15,6 +15,8 @@ import java.util.Objects;
  * <p>Counters only grow; {@link #minus} gives what happened between two snapshots. The two
  * gauges ({@link #readsInFlight()}, {@link #refreshesInFlight()}) are the state at the moment of
  * the snapshot and are not subtracted.
+ *
+ * @since 0.1
  */
 public final class CacheStats {
   /** The values, by name; the order is that of {@link #values}. */
@@ -214,7 +216,11 @@ public final class CacheStats {
     return text.append(']').toString();
   }
 
-  /** Builds a {@link CacheStats}; every value starts at zero. Not thread-safe. */
+  /**
+   * Builds a {@link CacheStats}; every value starts at zero. Not thread-safe.
+   *
+   * @since 0.1
+   */
   public static final class Builder {
     private final long[] values = new long[NAMES.length];
 
