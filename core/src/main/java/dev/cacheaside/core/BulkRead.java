@@ -31,9 +31,9 @@ final class BulkRead<K, V> {
         .bufferTimeout(options.windowSize(), options.windowTime(),
             services.settings().scheduler(), true);
     Flux<BulkResult<K, V>> results = order == BulkOrder.COMPLETION
-        ? windows.flatMap(w -> new BulkWindow<>(services, loads, w).completionOrder(),
+        ? windows.flatMap(w -> new BulkWindow<>(services, loads, w, order).completionOrder(),
             options.concurrency())
-        : windows.flatMapSequential(w -> new BulkWindow<>(services, loads, w).requestOrder(),
+        : windows.flatMapSequential(w -> new BulkWindow<>(services, loads, w, order).requestOrder(),
             options.concurrency());
     if (!options.failOnLoadError()) {
       return results;

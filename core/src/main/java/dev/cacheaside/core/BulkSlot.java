@@ -71,6 +71,23 @@ final class BulkSlot<K, V> {
     return value == null ? BulkResult.absent(requested) : BulkResult.found(requested, value);
   }
 
+  /**
+   * Counts the outcomes of a batch, each as often as it was requested, with one add per kind
+   * instead of one increment per request (errors are not outcomes, as on the single-key path).
+   */
+  static void count(List<? extends BulkSlot<?, ?>> batch, StatsCounter stats) {
+    long[] byKind = new long[Outcome.Kind.values().length];
+    for (BulkSlot<?, ?> slot : batch) {
+      Outcome<?> answer = slot.outcome;
+      if (slot.error == null && answer != null) {
+        byKind[answer.kind().ordinal()] += slot.requests();
+      }
+    }
+    for (Outcome.Kind kind : Outcome.Kind.values()) {
+      stats.count(kind, byKind[kind.ordinal()]);
+    }
+  }
+
   /** The store keys of {@code slots}, in order. */
   static List<String> storeKeys(List<? extends BulkSlot<?, ?>> slots) {
     List<String> keys = new ArrayList<>(slots.size());

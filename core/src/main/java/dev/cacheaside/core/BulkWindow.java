@@ -4,7 +4,7 @@ import dev.cacheaside.core.BulkLoads.Load;
 import dev.cacheaside.core.Entries.Decoded;
 import dev.cacheaside.core.spi.StoreLookup;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -46,21 +46,27 @@ final class BulkWindow<K, V> {
   private final Services<K, V> services;
   private final BulkLoads<K, V> loads;
   private final List<Request<K>> requests;
-  private final List<BulkSlot<K, V>> slotOfRequest;
+  /** The slot of each request, in request order; only kept for {@link BulkOrder#REQUEST}. */
+  private final @Nullable List<BulkSlot<K, V>> slotOfRequest;
   private final Waiting waiting = new Waiting();
 
-  BulkWindow(Services<K, V> services, BulkLoads<K, V> loads, List<Request<K>> requests) {
+  BulkWindow(Services<K, V> services, BulkLoads<K, V> loads, List<Request<K>> requests,
+      BulkOrder order) {
     this.services = services;
     this.loads = loads;
     this.requests = requests;
-    this.slotOfRequest = new ArrayList<>(requests.size());
+    this.slotOfRequest = order == BulkOrder.REQUEST ? new ArrayList<>(requests.size()) : null;
   }
 
   /** The results as their batches complete, each request once. */
   Flux<BulkResult<K, V>> completionOrder() {
     return answers().flatMapIterable(batch -> {
       count(batch);
-      List<BulkResult<K, V>> results = new ArrayList<>(batch.size());
+      int requested = 0;
+      for (BulkSlot<K, V> slot : batch) {
+        requested += slot.requests();
+      }
+      List<BulkResult<K, V>> results = new ArrayList<>(requested);
       for (BulkSlot<K, V> slot : batch) {
         results.add(slot.result(slot.key));
         List<K> more = slot.more;
@@ -74,25 +80,13 @@ final class BulkWindow<K, V> {
 
   /** The results in the order of the requests, once the whole window is answered. */
   Flux<BulkResult<K, V>> requestOrder() {
+    List<BulkSlot<K, V>> slots = Objects.requireNonNull(slotOfRequest);
     return answers().doOnNext(this::count).thenMany(Flux.range(0, requests.size())
-        .map(i -> slotOfRequest.get(i).result(requests.get(i).key())));
+        .map(i -> slots.get(i).result(requests.get(i).key())));
   }
 
-  /**
-   * Counts the outcomes of a batch, each as often as it was requested, with one add per kind
-   * instead of one increment per request (errors are not outcomes, as on the single-key path).
-   */
   private void count(List<BulkSlot<K, V>> batch) {
-    long[] byKind = new long[Outcome.Kind.values().length];
-    for (BulkSlot<K, V> slot : batch) {
-      Outcome<V> outcome = slot.outcome;
-      if (slot.error == null && outcome != null) {
-        byKind[outcome.kind().ordinal()] += slot.requests();
-      }
-    }
-    for (Outcome.Kind kind : Outcome.Kind.values()) {
-      services.stats().count(kind, byKind[kind.ordinal()]);
-    }
+    BulkSlot.count(batch, services.stats());
   }
 
   /**
@@ -101,20 +95,24 @@ final class BulkWindow<K, V> {
    */
   private Flux<List<BulkSlot<K, V>>> answers() {
     return services.namespace().generation().flatMapMany(generation -> {
-      Map<String, BulkSlot<K, V>> byStoreKey = new LinkedHashMap<>(requests.size() * 2);
+      Map<String, BulkSlot<K, V>> byStoreKey = new HashMap<>(requests.size() * 2);
+      List<BulkSlot<K, V>> slots = new ArrayList<>(requests.size());
       for (Request<K> request : requests) {
         String storeKey = Namespace.storeKey(request.entryKey(), generation);
-        BulkSlot<K, V> slot = byStoreKey.get(storeKey);
-        if (slot == null) {
-          slot = new BulkSlot<>(request.key(), storeKey);
-          byStoreKey.put(storeKey, slot);
+        BulkSlot<K, V> slot = new BulkSlot<>(request.key(), storeKey);
+        BulkSlot<K, V> first = byStoreKey.putIfAbsent(storeKey, slot);
+        if (first == null) {
+          slots.add(slot);
         } else {
-          slot.alsoFor(request.key());
+          first.alsoFor(request.key());
           services.stats().coalesced.increment();
+          slot = first;
         }
-        slotOfRequest.add(slot);
+        if (slotOfRequest != null) {
+          slotOfRequest.add(slot);
+        }
       }
-      return read(new ArrayList<>(byStoreKey.values()));
+      return read(slots);
     });
   }
 
