@@ -85,7 +85,8 @@ final class DefaultCacheAside<K, V> implements CacheAside<K, V> {
       List<String> storeKeys = Namespace.storeKeys(entryKeys, generation);
       Mono<Void> delete = storeKeys.size() == 1 ? settings.store().delete(storeKeys.get(0))
           : settings.store().delete(storeKeys);
-      return delete.doOnTerminate(() -> storeKeys.forEach(this::forget));
+      return OffStackErrors.of(delete, settings.scheduler())
+          .doOnTerminate(() -> storeKeys.forEach(this::forget));
     });
   }
 

@@ -8,6 +8,7 @@ import java.util.Objects;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Scheduler;
 
 /**
  * A cache's namespace: the only place that turns a cache key into the key the store is given.
@@ -37,6 +38,7 @@ final class Namespace<K> {
   private final long refreshMillis;
   private final Clock clock;
   private final StatsCounter stats;
+  private final Scheduler scheduler;
   private final AtomicReference<Mono<Long>> refreshing = new AtomicReference<>();
   /** -1 until first read. */
   private volatile long generation = -1;
@@ -49,6 +51,7 @@ final class Namespace<K> {
     this.refreshMillis = settings.generationRefresh().toMillis();
     this.clock = settings.clock();
     this.stats = stats;
+    this.scheduler = settings.scheduler();
   }
 
   /**
@@ -103,7 +106,7 @@ final class Namespace<K> {
       return existing;
     }
     AtomicReference<Mono<Long>> self = new AtomicReference<>();
-    Mono<Long> read = store.generation(name)
+    Mono<Long> read = OffStackErrors.of(store.generation(name), scheduler)
         .defaultIfEmpty(0L)
         .doOnNext(this::remember)
         .onErrorResume(e -> {
@@ -119,7 +122,7 @@ final class Namespace<K> {
 
   /** Bumps the counter and adopts the new value at once in this instance. */
   Mono<Long> bump() {
-    return store.bumpGeneration(name).doOnNext(this::remember);
+    return OffStackErrors.of(store.bumpGeneration(name), scheduler).doOnNext(this::remember);
   }
 
   private void remember(long value) {

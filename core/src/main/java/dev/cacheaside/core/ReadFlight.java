@@ -3,6 +3,7 @@ package dev.cacheaside.core;
 import dev.cacheaside.core.Entries.Decoded;
 import dev.cacheaside.core.spi.CacheStore;
 import java.util.Objects;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.function.Supplier;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 import java.util.concurrent.atomic.AtomicReferenceFieldUpdater;
@@ -12,6 +13,7 @@ import reactor.core.CoreSubscriber;
 import reactor.core.Exceptions;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Operators;
+import reactor.core.scheduler.Scheduler;
 import reactor.util.context.Context;
 
 /**
@@ -75,6 +77,13 @@ final class ReadFlight<K, V> extends Mono<Outcome<V>> implements CoreSubscriber<
   private final Read<K, V> read;
   private final Path<K, V> path;
   private final Runnable onTerminate;
+  private final Scheduler scheduler;
+  /**
+   * The thread inside the store read's subscribe, while it is: an error it signals on that stack
+   * is a synchronous rejection, and the slow path must not send the next store call from there
+   * (see {@link OffStackErrors}). Written and compared by that thread only.
+   */
+  private @Nullable Thread subscribing;
 
   @SuppressWarnings("unchecked")
   private volatile Inner<V>[] subscribers = EMPTY;
@@ -91,9 +100,11 @@ final class ReadFlight<K, V> extends Mono<Outcome<V>> implements CoreSubscriber<
   private @Nullable Outcome<V> outcome;
   private @Nullable Throwable error;
 
-  ReadFlight(CacheStore store, Read<K, V> read, Path<K, V> path, Runnable onTerminate) {
+  ReadFlight(CacheStore store, Read<K, V> read, Path<K, V> path, Runnable onTerminate,
+      Scheduler scheduler) {
     this.store = store;
     this.read = read;
+    this.scheduler = scheduler;
     this.path = path;
     this.onTerminate = onTerminate;
   }
@@ -118,7 +129,12 @@ final class ReadFlight<K, V> extends Mono<Outcome<V>> implements CoreSubscriber<
         fail(Operators.onOperatorError(e, context));
         return;
       }
-      get.subscribe(this);
+      subscribing = Thread.currentThread();
+      try {
+        get.subscribe(this);
+      } finally {
+        subscribing = null;
+      }
     }
   }
 
@@ -142,6 +158,14 @@ final class ReadFlight<K, V> extends Mono<Outcome<V>> implements CoreSubscriber<
   @Override
   public void onError(Throwable e) {
     // A failing read is a miss; the loader answers.
+    if (subscribing == Thread.currentThread()) {
+      try {
+        scheduler.schedule(() -> continueWith(() -> path.miss(read, e)));
+        return;
+      } catch (RejectedExecutionException rejected) {
+        // A disposed scheduler (shutdown): going on here is all that is left.
+      }
+    }
     continueWith(() -> path.miss(read, e));
   }
 

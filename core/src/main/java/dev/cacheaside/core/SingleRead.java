@@ -8,6 +8,7 @@ import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Scheduler;
 
 /**
  * The single-key read: a store read shared by concurrent callers ({@link ReadFlight}), and the
@@ -45,6 +46,7 @@ final class SingleRead<K, V> {
   private final BackgroundRefresher<K, V> refresher;
   private final boolean leases;
   private final boolean shareReads;
+  private final Scheduler scheduler;
   private final Shared shared = new Shared();
   private final Own own = new Own();
   private final Waiting waiting = new Waiting();
@@ -57,6 +59,7 @@ final class SingleRead<K, V> {
     this.refresher = services.refresher();
     this.leases = services.settings().leases();
     this.shareReads = services.settings().shareReads();
+    this.scheduler = services.settings().scheduler();
   }
 
   /** Reads {@code key} (formatted as {@code entryKey}) under the current generation. */
@@ -73,13 +76,14 @@ final class SingleRead<K, V> {
   /** Joins the key's read in flight or starts one; or, not sharing reads, the caller's own. */
   Mono<Outcome<V>> read(Read<K, V> read) {
     return shareReads ? joinFlight(read)
-        : new ReadFlight<>(calls.store(), read, own, () -> { });
+        : new ReadFlight<>(calls.store(), read, own, () -> { }, scheduler);
   }
 
   private Mono<Outcome<V>> joinFlight(Read<K, V> read) {
     Flights<V> flights = services.flights();
     return flights.join(read.storeKey(),
-        flight -> new ReadFlight<>(calls.store(), read, shared, () -> flights.leave(flight)));
+        flight -> new ReadFlight<>(calls.store(), read, shared, () -> flights.leave(flight),
+            scheduler));
   }
 
   /** What a flight does with an answer other than a fresh hit: the state machine. */

@@ -12,6 +12,7 @@ import java.util.Map;
 import org.jspecify.annotations.Nullable;
 import reactor.core.Exceptions;
 import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Scheduler;
 
 /**
  * The engine's calls on the store, each with its failure counted and turned into "no answer":
@@ -29,12 +30,23 @@ final class StoreCalls {
   private final CacheStore store;
   private final Duration leaseTtl;
   private final StatsCounter stats;
+  private final Scheduler scheduler;
 
   StoreCalls(CacheSettings<?, ?> settings, StatsCounter stats) {
     this.cacheName = settings.name();
     this.store = settings.store();
     this.leaseTtl = settings.leaseTtl();
     this.stats = stats;
+    this.scheduler = settings.scheduler();
+  }
+
+  /**
+   * {@code call} as every engine store call is made: an error signalled on the caller's stack is
+   * delivered off it ({@link OffStackErrors}), so what follows a rejected call never sends the
+   * next store call from inside the store's own write.
+   */
+  <T> Mono<T> guarded(Mono<T> call) {
+    return OffStackErrors.of(call, scheduler);
   }
 
   /** The store, for the calls the engine makes without a wrapper (the hit path's GET, watches). */
@@ -52,7 +64,7 @@ final class StoreCalls {
 
   /** {@code getOrLease}; empty when the store failed. */
   Mono<StoreLookup> getOrLease(String storeKey) {
-    return store.getOrLease(storeKey, leaseTtl).onErrorResume(e -> {
+    return guarded(store.getOrLease(storeKey, leaseTtl)).onErrorResume(e -> {
       failed("getOrLease", storeKey, e);
       return Mono.empty();
     });
@@ -60,8 +72,8 @@ final class StoreCalls {
 
   /** {@code getOrLeaseAll} by store key; an empty map when the store failed. */
   Mono<Map<String, StoreLookup>> getOrLeaseAll(List<String> storeKeys) {
-    return store.getOrLeaseAll(storeKeys, leaseTtl)
-        .collectMap(KeyedLookup::key, KeyedLookup::lookup)
+    return guarded(store.getOrLeaseAll(storeKeys, leaseTtl)
+            .collectMap(KeyedLookup::key, KeyedLookup::lookup))
         .onErrorResume(e -> {
           failed("getOrLeaseAll", describe(storeKeys), e);
           return Mono.just(Map.of());
@@ -70,7 +82,7 @@ final class StoreCalls {
 
   /** {@code getAll}; an empty map when the store failed. */
   Mono<Map<String, byte[]>> getAll(List<String> storeKeys) {
-    return store.getAll(storeKeys)
+    return guarded(store.getAll(storeKeys))
         .onErrorResume(e -> {
           failed("getAll", describe(storeKeys), e);
           return Mono.empty();
@@ -80,7 +92,7 @@ final class StoreCalls {
 
   /** {@code tryLease}: the token, {@link LeaseTry#TAKEN} or {@link LeaseTry#FAILED}. */
   Mono<LeaseTry> tryLease(String storeKey) {
-    return store.tryLease(storeKey, leaseTtl)
+    return guarded(store.tryLease(storeKey, leaseTtl))
         .map(token -> new LeaseTry(token, false))
         .defaultIfEmpty(LeaseTry.TAKEN)
         .onErrorResume(e -> {
@@ -102,7 +114,7 @@ final class StoreCalls {
                 stats.leasesLost.increment();
               }
             }).then();
-    return write.onErrorResume(e -> {
+    return guarded(write).onErrorResume(e -> {
       failed(token == null ? "set" : "setIfLeased", storeKey, e);
       return Mono.empty();
     });
@@ -111,7 +123,7 @@ final class StoreCalls {
   /** Stores a batch: the leased entries in one call, the others in another, concurrently. */
   Mono<Void> storeAll(List<LeasedEntry> leased, List<StoreEntry> plain) {
     Mono<Void> underLeases = leased.isEmpty() ? Mono.empty()
-        : store.setAllIfLeased(leased).count()
+        : guarded(store.setAllIfLeased(leased).count())
             .doOnNext(stored -> {
               long lost = leased.size() - stored;
               if (lost > 0) {
@@ -124,7 +136,7 @@ final class StoreCalls {
             })
             .then();
     Mono<Void> unconditional = plain.isEmpty() ? Mono.empty()
-        : store.setAll(plain).onErrorResume(e -> {
+        : guarded(store.setAll(plain)).onErrorResume(e -> {
           failed("setAll", plain.size() + " keys", e);
           return Mono.empty();
         });
@@ -137,7 +149,7 @@ final class StoreCalls {
     if (token == null) {
       return Mono.empty();
     }
-    return store.releaseLease(storeKey, token).onErrorResume(e -> {
+    return guarded(store.releaseLease(storeKey, token)).onErrorResume(e -> {
       failed("releaseLease", storeKey, e);
       return Mono.empty();
     });
@@ -148,7 +160,7 @@ final class StoreCalls {
     if (storeKeys.isEmpty()) {
       return Mono.empty();
     }
-    return store.delete(storeKeys).onErrorResume(e -> {
+    return guarded(store.delete(storeKeys)).onErrorResume(e -> {
       failed("delete", describe(storeKeys), e);
       return Mono.empty();
     });

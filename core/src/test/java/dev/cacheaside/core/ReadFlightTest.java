@@ -122,7 +122,7 @@ class ReadFlightTest {
     warm("a");
     Mono<Outcome<String>> flight = new ReadFlight<>(store,
         new Read<>("a", "t:a", k -> Mono.error(new AssertionError("no load expected"))),
-        new FreshOnly(), () -> { });
+        new FreshOnly(), () -> { }, reactor.core.scheduler.Schedulers.immediate());
     StepVerifier.create(flight).expectNextMatches(o -> "loaded-a".equals(o.value()))
         .verifyComplete();
     StepVerifier.create(flight).expectNextMatches(o -> o.kind() == Outcome.Kind.HIT)
