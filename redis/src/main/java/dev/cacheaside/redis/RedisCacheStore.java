@@ -3,7 +3,6 @@ package dev.cacheaside.redis;
 import dev.cacheaside.core.spi.CacheStore;
 import dev.cacheaside.core.spi.StoreChecks;
 import dev.cacheaside.core.spi.StoreLookup;
-import io.lettuce.core.KeyValue;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.SetArgs;
 import io.lettuce.core.api.StatefulConnection;
@@ -15,7 +14,6 @@ import io.lettuce.core.cluster.api.reactive.RedisClusterReactiveCommands;
 import io.lettuce.core.codec.ByteArrayCodec;
 import io.lettuce.core.codec.RedisCodec;
 import io.lettuce.core.codec.StringCodec;
-import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -26,18 +24,15 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
-import java.util.function.Supplier;
-import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
-import reactor.util.Logger;
-import reactor.util.Loggers;
 
 /**
  * A {@link CacheStore} on Redis through Lettuce's reactive API: standalone Redis, Redis managed
  * by Sentinel (a {@link RedisClient} with a {@code redis-sentinel://} URI), or Redis Cluster.
+ * Build one with {@link #builder()}, or with {@link #create(RedisClient)} /
+ * {@link #create(RedisClusterClient)} for the defaults:
  *
  * <pre>{@code
  * RedisClient client = RedisClient.create("redis://localhost:6379");
@@ -51,8 +46,8 @@ import reactor.util.Loggers;
  * }</pre>
  *
  * <h2>Non-blocking</h2>
- * Only the factories that take a client block: they open a connection, once, when the
- * application starts. Every other method returns a lazy publisher (nothing is sent to Redis until
+ * Only building a store from a client blocks: it opens connections, once, when the application
+ * starts. Every other method returns a lazy publisher (nothing is sent to Redis until
  * subscription) that never blocks the subscribing thread; signals arrive on Lettuce's event loop.
  * A Redis error, a timeout or a closed connection is an {@code onError} of the returned
  * publisher; an invalid argument (a null or empty key, a TTL under one millisecond) throws at
@@ -77,28 +72,26 @@ import reactor.util.Loggers;
  * <h2>Waiting for another instance's load</h2>
  * A caller whose {@code getOrLease} finds the key leased elsewhere waits for the holder's value
  * with backoff (see {@code CacheAsideBuilder.leaseBackoff}). A store with a pub/sub connection
- * (the factories that take a client open one; {@link #create(StatefulRedisConnection,
- * StatefulRedisPubSubConnection)} takes the caller's) also tells it as soon as the holder stored
- * or released ({@link #leaseEnded}), so it looks again at once rather than at its next step:
- * <ul>
- *   <li>a waiting {@code getOrLease} appends a mark to the lease it found ({@code APPEND}, once);
- *       </li>
- *   <li>{@code setIfLeased} and {@code releaseLease} of a marked lease {@code PUBLISH} the value
- *       key on {@code cache-aside:lease-ended}; an unmarked lease, the uncontended case, costs no
- *       publish at all;</li>
- *   <li>every store that listens completes its watches of that key. In a cluster, Redis carries
- *       the message to every node, so one subscription on any node hears all of them.</li>
- * </ul>
- * Pub/sub is at most once: a message lost in a reconnect, or sent in the moment between a
+ * (one built from a client opens one unless
+ * {@link RedisCacheStoreBuilder#leaseEndNotifications(boolean) leaseEndNotifications(false)};
+ * {@link RedisCacheStoreBuilder#pubSub} takes the caller's) also tells it as soon as the holder
+ * stored or released ({@link #leaseEnded}), so it looks again at once rather than at its next
+ * step. A waiting store marks the lease it found ({@code APPEND}, once), and the holder's
+ * {@code setIfLeased} or {@code releaseLease} of a marked lease {@code PUBLISH}es the value key on
+ * {@code cache-aside:lease-ended}; an unmarked lease, the uncontended case, costs no publish at
+ * all. In a cluster, Redis carries the message to every node, so one subscription on any node
+ * hears all of them.
+ *
+ * <p>Pub/sub is at most once: a message lost in a reconnect, or sent in the moment between a
  * waiter's first {@code getOrLease} reply and its watch (later looks are watched from before
  * they are sent), only means the waiter looks again at its next backoff step, as it would without
- * the connection. A bulk waiter looks again when every key it
- * waits for was announced, or at its step. Stores without a pub/sub connection still publish for
- * the waiters of stores that have one, so the two kinds can share a Redis. The channel is one per
- * Redis (per cluster: Redis Cluster sends every message to every node), so each listening store
- * hears the contended lease ends of every application on it and ignores the keys it does not
- * watch. With Redis ACLs, the store's user needs {@code &cache-aside:lease-ended} (publish and
- * subscribe); without it the scripts' publish is refused quietly and waiters only poll.
+ * the connection. A bulk waiter looks again when every key it waits for was announced, or at its
+ * step. Stores without a pub/sub connection still publish for the waiters of stores that have
+ * one, so the two kinds can share a Redis. The channel is one per Redis (per cluster), so each
+ * listening store hears the contended lease ends of every application on it and ignores the keys
+ * it does not watch. With Redis ACLs, the store's user needs {@code &cache-aside:lease-ended}
+ * (publish and subscribe); without it the scripts' publish is refused quietly and waiters only
+ * poll.
  *
  * <p>The scripts accept a lease with or without the mark. Scripts of a build before lease-end
  * notifications compare the lease to the token exactly: do not run such a build against the same
@@ -112,13 +105,8 @@ import reactor.util.Loggers;
  * together into one slot.
  */
 public final class RedisCacheStore implements CacheStore, AutoCloseable {
-  private static final Logger LOG = Loggers.getLogger(RedisCacheStore.class);
-
   private static final RedisCodec<String, byte[]> CODEC =
       RedisCodec.of(StringCodec.UTF8, ByteArrayCodec.INSTANCE);
-
-  private static final byte[] MARK = ascii("1");
-  private static final byte[] NO_MARK = ascii("0");
 
   /**
    * The most {@code SET}s of one {@code setAll} in flight at a time. They are pipelined either way
@@ -131,170 +119,91 @@ public final class RedisCacheStore implements CacheStore, AutoCloseable {
   private final RedisClusterReactiveCommands<String, byte[]> redis;
   private final boolean cluster;
   private final boolean ownsConnection;
-  /** Null without a pub/sub connection: waiters then only poll. */
-  private final @Nullable LeaseEndListener leaseEnds;
-  /**
-   * The {@code getOrLease} script's flag: mark contended leases only once Redis confirmed our
-   * subscription, so that nobody is made to publish for a listener that is not there.
-   */
-  private volatile byte[] markFlag = NO_MARK;
+  /** The pub/sub side: {@link LeaseEnds#none()} when waiters only poll. */
+  private final LeaseEnds leaseEnds;
+  /** The lease scripts' calling convention, on {@link #redis}. */
+  private final LeaseCommands leases;
   /** Closing twice is harmless but makes Lettuce log a warning; only the first close closes. */
   private final AtomicBoolean closed = new AtomicBoolean();
 
-  private RedisCacheStore(StatefulConnection<String, byte[]> connection,
-      RedisClusterReactiveCommands<String, byte[]> redis, boolean cluster, boolean ownsConnection,
-      @Nullable LeaseEndListener leaseEnds) {
+  /**
+   * A store on {@code connection} (standalone, master/replica or cluster), which it closes on
+   * {@link #close()} when {@code ownsConnection}; {@code leaseEnds} is closed with it either way
+   * (a caller's pub/sub connection only loses its listener). Made by
+   * {@link RedisCacheStoreBuilder}.
+   */
+  RedisCacheStore(StatefulConnection<String, byte[]> connection, boolean ownsConnection,
+      LeaseEnds leaseEnds) {
     this.connection = connection;
-    this.redis = redis;
-    this.cluster = cluster;
+    if (connection instanceof StatefulRedisClusterConnection<String, byte[]> onCluster) {
+      this.redis = onCluster.reactive();
+      this.cluster = true;
+    } else {
+      this.redis = ((StatefulRedisConnection<String, byte[]>) connection).reactive();
+      this.cluster = false;
+    }
     this.ownsConnection = ownsConnection;
     this.leaseEnds = leaseEnds;
-  }
-
-  /** The blocking factories: the subscription is confirmed before the store exists. */
-  private RedisCacheStore markingFromTheStart() {
-    markFlag = MARK;
-    return this;
+    this.leases = new LeaseCommands(redis, leaseEnds);
   }
 
   /**
-   * The factories on caller connections: sends the subscription and starts marking leases when
-   * Redis confirms it; if it fails, logs and stays a polling store.
-   */
-  private RedisCacheStore subscribeAsync() {
-    Objects.requireNonNull(leaseEnds).connection().reactive()
-        .subscribe(LeaseScripts.LEASE_ENDED_CHANNEL)
-        .subscribe(null, e -> LOG.warn("subscribing to {} failed; lease waiters will poll only: {}",
-            LeaseScripts.LEASE_ENDED_CHANNEL, e.toString()), () -> markFlag = MARK);
-    return this;
-  }
-
-  /**
-   * Opens a pub/sub connection, subscribes it to the lease-end channel and listens on it, waiting
-   * for Redis to confirm (the factories that take a client block anyway). On failure closes what
-   * it opened and {@code commands} (the factory's command connection), and rethrows.
-   */
-  private static LeaseEndListener listenBlocking(
-      Supplier<StatefulRedisPubSubConnection<String, byte[]>> open,
-      StatefulConnection<String, byte[]> commands) {
-    StatefulRedisPubSubConnection<String, byte[]> pubSub = null;
-    try {
-      pubSub = open.get();
-      LeaseEndListener listener = new LeaseEndListener(pubSub);
-      pubSub.sync().subscribe(LeaseScripts.LEASE_ENDED_CHANNEL);
-      return listener;
-    } catch (RuntimeException e) {
-      if (pubSub != null) {
-        pubSub.close();
-      }
-      commands.close();
-      throw e;
-    }
-  }
-
-  /**
-   * Opens a connection with {@code client} and returns a store on it; {@link #close()} closes
-   * that connection. Works for a standalone Redis and for one managed by Sentinel. It also opens
-   * a pub/sub connection, subscribed to the lease-end channel, so that callers waiting for a load
-   * elsewhere hear at once when it is stored (see the class documentation); a store that must
-   * not hold a second connection is {@code create(client.connect(RedisCacheStore.codec()))}.
+   * A builder for a store: on a client (the store opens and owns its connections) or on the
+   * caller's connections; see {@link RedisCacheStoreBuilder} for the options and their defaults.
    *
-   * <p>This blocks the calling thread until the connection is open: call it when the application
-   * starts, not on an event loop.
+   * <pre>{@code
+   * RedisCacheStore store = RedisCacheStore.builder()
+   *     .client(redisClient)               // or .connection(yours), optionally .pubSub(yours)
+   *     .leaseEndNotifications(false)      // default true: one more, pub/sub, connection
+   *     .build();
+   * }</pre>
+   */
+  public static RedisCacheStoreBuilder builder() {
+    return new RedisCacheStoreBuilder();
+  }
+
+  /**
+   * {@code builder().client(client).build()}: opens a connection with {@code client} and a
+   * pub/sub connection for lease-end notifications, and returns a store that owns both
+   * ({@link #close()} closes them). Works for a standalone Redis and for one managed by Sentinel.
    *
+   * <p>This blocks the calling thread until the connections are open: call it when the
+   * application starts, not on an event loop.
+   *
+   * @throws NullPointerException if {@code client} is null
    * @throws io.lettuce.core.RedisConnectionException if Redis cannot be reached
    */
   public static RedisCacheStore create(RedisClient client) {
-    Objects.requireNonNull(client, "client must not be null");
-    StatefulRedisConnection<String, byte[]> connection = client.connect(CODEC);
-    return new RedisCacheStore(connection, connection.reactive(), false, true,
-        listenBlocking(() -> client.connectPubSub(CODEC), connection)).markingFromTheStart();
+    return builder().client(client).build();
   }
 
   /**
-   * Opens a connection to a Redis Cluster with {@code client} and returns a store on it;
-   * {@link #close()} closes that connection. Lettuce follows the cluster's topology (and its
-   * {@code MOVED}/{@code ASK} redirections) as the client's options say. Like
-   * {@link #create(RedisClient)}, it also opens a pub/sub connection (to one node: Redis Cluster
-   * carries published messages to every node) for the lease ends.
+   * {@code builder().client(client).build()} for a Redis Cluster: opens a connection to the
+   * cluster and a pub/sub connection (to one node) for lease-end notifications, and returns a
+   * store that owns both.
    *
-   * <p>This blocks the calling thread until the connection is open: call it when the application
-   * starts, not on an event loop.
+   * <p>This blocks the calling thread until the connections are open: call it when the
+   * application starts, not on an event loop.
    *
+   * @throws NullPointerException if {@code client} is null
    * @throws io.lettuce.core.RedisConnectionException if no cluster node can be reached
    */
   public static RedisCacheStore create(RedisClusterClient client) {
-    Objects.requireNonNull(client, "client must not be null");
-    StatefulRedisClusterConnection<String, byte[]> connection = client.connect(CODEC);
-    return new RedisCacheStore(connection, connection.reactive(), true, true,
-        listenBlocking(() -> client.connectPubSub(CODEC), connection)).markingFromTheStart();
-  }
-
-  /**
-   * A store on a connection the caller opened and keeps: {@link #close()} leaves it open. Open it
-   * with {@link #codec()}, e.g. {@code client.connect(RedisCacheStore.codec())}; a master/replica
-   * connection ({@code MasterReplica.connect}) works too. Does not block. Its lease waiters poll
-   * only; {@link #create(StatefulRedisConnection, StatefulRedisPubSubConnection)} lets them hear
-   * lease ends too.
-   */
-  public static RedisCacheStore create(StatefulRedisConnection<String, byte[]> connection) {
-    Objects.requireNonNull(connection, "connection must not be null");
-    return new RedisCacheStore(connection, connection.reactive(), false, false, null);
-  }
-
-  /**
-   * A store on connections the caller opened and keeps, with lease-end notifications on
-   * {@code pubSub} (opened with {@link #codec()}, e.g. {@code client.connectPubSub(codec())}):
-   * the store adds a listener to it and subscribes it to the lease-end channel, without waiting
-   * for Redis to confirm (until then, and for good if the subscription fails, waiters only poll).
-   * {@link #close()} leaves both open and removes its listener, but does not unsubscribe, since
-   * other users of the connection may listen on the channel too. Does not block.
-   */
-  public static RedisCacheStore create(StatefulRedisConnection<String, byte[]> connection,
-      StatefulRedisPubSubConnection<String, byte[]> pubSub) {
-    Objects.requireNonNull(connection, "connection must not be null");
-    return new RedisCacheStore(connection, connection.reactive(), false, false, listen(pubSub))
-        .subscribeAsync();
-  }
-
-  /**
-   * A store on a Redis Cluster connection the caller opened and keeps: {@link #close()} leaves it
-   * open. Open it with {@link #codec()}. Does not block.
-   */
-  public static RedisCacheStore create(StatefulRedisClusterConnection<String, byte[]> connection) {
-    Objects.requireNonNull(connection, "connection must not be null");
-    return new RedisCacheStore(connection, connection.reactive(), true, false, null);
-  }
-
-  /**
-   * {@link #create(StatefulRedisConnection, StatefulRedisPubSubConnection)} for a Redis Cluster:
-   * {@code pubSub} may be a cluster pub/sub connection ({@code clusterClient.connectPubSub}) or a
-   * plain one to any node, since the cluster carries published messages to every node.
-   */
-  public static RedisCacheStore create(StatefulRedisClusterConnection<String, byte[]> connection,
-      StatefulRedisPubSubConnection<String, byte[]> pubSub) {
-    Objects.requireNonNull(connection, "connection must not be null");
-    return new RedisCacheStore(connection, connection.reactive(), true, false, listen(pubSub))
-        .subscribeAsync();
-  }
-
-  /** A listener on the caller's pub/sub connection (subscribed by {@link #subscribeAsync}). */
-  private static LeaseEndListener listen(StatefulRedisPubSubConnection<String, byte[]> pubSub) {
-    Objects.requireNonNull(pubSub, "pubSub must not be null");
-    return new LeaseEndListener(pubSub);
+    return builder().client(client).build();
   }
 
   /**
    * The codec of the store's connections: keys as UTF-8 strings, values as raw bytes. Use it to
-   * open a connection for {@link #create(StatefulRedisConnection)}.
+   * open connections for {@link RedisCacheStoreBuilder#connection(StatefulRedisConnection)} and
+   * {@link RedisCacheStoreBuilder#pubSub}.
    */
   public static RedisCodec<String, byte[]> codec() {
     return CODEC;
   }
 
   /**
-   * The Redis key that holds the value of the store key {@code key}: {@code key} itself if it contains a non-empty hash tag, else
-   * {@code "{" + key + "}"}.
+   * The Redis key that holds the value of the store key {@code key}: {@code key} itself if it
+   * contains a non-empty hash tag, else {@code "{" + key + "}"}.
    *
    * @throws NullPointerException if {@code key} is null
    * @throws IllegalArgumentException if {@code key} is empty
@@ -352,35 +261,8 @@ public final class RedisCacheStore implements CacheStore, AutoCloseable {
       valueKeys[i] = valueKey(key);
       i++;
     }
-    return redis.mget(valueKeys).collect(() -> new Hits(cacheKeys), Hits::add).map(Hits::found);
-  }
-
-  /**
-   * Collects an {@code MGET} reply. Matching by position, not by the reply's key, is what keeps
-   * two cache keys that alias one value key ({@code "x"} and {@code "{x}"}) both answered: MGET
-   * answers in request order, and Lettuce's cluster {@code mget} restores that order after
-   * splitting by slot.
-   */
-  private static final class Hits {
-    private final String[] keys;
-    private final Map<String, byte[]> found;
-    private int next;
-
-    Hits(String[] keys) {
-      this.keys = keys;
-      this.found = new HashMap<>(Math.max(4, (int) (keys.length / 0.75f) + 1));
-    }
-
-    void add(KeyValue<String, byte[]> reply) {
-      String key = keys[next++];
-      if (reply.hasValue()) {
-        found.put(key, reply.getValue());
-      }
-    }
-
-    Map<String, byte[]> found() {
-      return found;
-    }
+    return redis.mget(valueKeys).collect(() -> new MgetHits(cacheKeys), MgetHits::add)
+        .map(MgetHits::found);
   }
 
   /**
@@ -486,25 +368,7 @@ public final class RedisCacheStore implements CacheStore, AutoCloseable {
   @Override
   public Mono<StoreLookup> getOrLease(String key, Duration leaseTtl) {
     String valueKey = valueKey(key);
-    byte[] ttl = millisArg(StoreChecks.ttlMillis(leaseTtl, "leaseTtl"));
-    String[] keys = {valueKey, RedisKeyLayout.leaseKeyOf(valueKey)};
-    return Mono.defer(() -> {
-      String token = CacheStore.newLeaseToken();
-      AtomicBoolean delivered = new AtomicBoolean();
-      return LeaseScripts.GET_OR_LEASE.<List<Object>>run(redis, keys, ttl, markFlag,
-              ascii(token))
-          .single()
-          .map(reply -> {
-            StoreLookup lookup = lookup(reply.get(0), token);
-            delivered.set(true);
-            return lookup;
-          })
-          .doOnCancel(() -> {
-            if (!delivered.get()) {
-              releaseAfterCancel(valueKey, token);
-            }
-          });
-    });
+    return leases.getOrLease(valueKey, StoreChecks.ttlMillis(leaseTtl, "leaseTtl"));
   }
 
   /**
@@ -516,64 +380,12 @@ public final class RedisCacheStore implements CacheStore, AutoCloseable {
   @Override
   public Flux<KeyedLookup> getOrLeaseAll(Collection<String> keys, Duration leaseTtl) {
     String[] distinct = distinctKeys(keys);
-    byte[] ttl = millisArg(StoreChecks.ttlMillis(leaseTtl, "leaseTtl"));
+    long ttl = StoreChecks.ttlMillis(leaseTtl, "leaseTtl");
     if (distinct.length == 0) {
       return Flux.empty();
     }
-    Collection<List<String>> groups = bySlot(List.of(distinct), Function.identity());
-    if (groups.size() == 1) {
-      return getOrLeaseGroup(groups.iterator().next(), ttl);
-    }
-    return Flux.fromIterable(groups).flatMap(group -> getOrLeaseGroup(group, ttl), groups.size());
-  }
-
-  private Flux<KeyedLookup> getOrLeaseGroup(List<String> group, byte[] ttl) {
-    return Flux.defer(() -> {
-      int n = group.size();
-      String[] keys = new String[2 * n];
-      byte[][] args = new byte[n + 2][];
-      String[] tokens = new String[n];
-      args[0] = ttl;
-      args[1] = markFlag;
-      for (int i = 0; i < n; i++) {
-        String valueKey = valueKey(group.get(i));
-        keys[2 * i] = valueKey;
-        keys[2 * i + 1] = RedisKeyLayout.leaseKeyOf(valueKey);
-        tokens[i] = CacheStore.newLeaseToken();
-        args[i + 2] = ascii(tokens[i]);
-      }
-      // The reply is one array with an element per pair of keys, in order; emitted counts the
-      // lookups passed on, so that a cancel knows which leases nobody received.
-      AtomicInteger emitted = new AtomicInteger();
-      return LeaseScripts.GET_OR_LEASE.<List<Object>>run(redis, keys, args)
-          .flatMapIterable(reply -> reply)
-          .map(reply -> {
-            int i = emitted.get();
-            KeyedLookup lookup = new KeyedLookup(group.get(i), lookup(reply, tokens[i]));
-            emitted.set(i + 1);
-            return lookup;
-          })
-          .doOnCancel(() -> {
-            for (int i = emitted.get(); i < n; i++) {
-              releaseAfterCancel(keys[2 * i], tokens[i]);
-            }
-          });
-    });
-  }
-
-  private static StoreLookup lookup(Object reply, String token) {
-    if (reply instanceof byte[] value) {
-      return new StoreLookup.Found(value);
-    }
-    if (reply instanceof Long code) {
-      if (code == LeaseScripts.GRANTED) {
-        return new StoreLookup.Granted(token);
-      }
-      if (code == LeaseScripts.CONTENDED) {
-        return StoreLookup.contended();
-      }
-    }
-    throw new IllegalStateException("unexpected reply from the getOrLease script: " + reply);
+    return forEachSlot(List.of(distinct), Function.identity(),
+        group -> leases.getOrLeaseAll(group, ttl));
   }
 
   /**
@@ -584,22 +396,7 @@ public final class RedisCacheStore implements CacheStore, AutoCloseable {
   @Override
   public Mono<String> tryLease(String key, Duration leaseTtl) {
     String valueKey = valueKey(key);
-    String leaseKey = RedisKeyLayout.leaseKeyOf(valueKey);
-    long millis = StoreChecks.ttlMillis(leaseTtl, "leaseTtl");
-    return Mono.defer(() -> {
-      String token = CacheStore.newLeaseToken();
-      AtomicBoolean delivered = new AtomicBoolean();
-      return redis.set(leaseKey, ascii(token), SetArgs.Builder.nx().px(millis))
-          .map(ok -> {
-            delivered.set(true);
-            return token;
-          })
-          .doOnCancel(() -> {
-            if (!delivered.get()) {
-              releaseAfterCancel(valueKey, token);
-            }
-          });
-    });
+    return leases.tryLease(valueKey, StoreChecks.ttlMillis(leaseTtl, "leaseTtl"));
   }
 
   /**
@@ -612,11 +409,7 @@ public final class RedisCacheStore implements CacheStore, AutoCloseable {
     String valueKey = valueKey(key);
     StoreChecks.checkToken(token);
     StoreChecks.checkValue(value);
-    byte[] millis = millisArg(StoreChecks.ttlMillis(ttl, "ttl"));
-    String[] keys = {valueKey, RedisKeyLayout.leaseKeyOf(valueKey)};
-    return LeaseScripts.SET_IF_LEASED.<List<Long>>run(redis, keys, utf8(token), value, millis)
-        .single()
-        .map(reply -> reply.get(0) == 1L);
+    return leases.setIfLeased(valueKey, token, value, StoreChecks.ttlMillis(ttl, "ttl"));
   }
 
   /**
@@ -630,37 +423,7 @@ public final class RedisCacheStore implements CacheStore, AutoCloseable {
     if (copy.isEmpty()) {
       return Flux.empty();
     }
-    Collection<List<LeasedEntry>> groups = bySlot(copy, LeasedEntry::key);
-    if (groups.size() == 1) {
-      return setIfLeasedGroup(groups.iterator().next());
-    }
-    return Flux.fromIterable(groups).flatMap(this::setIfLeasedGroup, groups.size());
-  }
-
-  private Flux<String> setIfLeasedGroup(List<LeasedEntry> group) {
-    int n = group.size();
-    String[] keys = new String[2 * n];
-    byte[][] args = new byte[3 * n][];
-    for (int i = 0; i < n; i++) {
-      LeasedEntry entry = group.get(i);
-      String valueKey = valueKey(entry.key());
-      keys[2 * i] = valueKey;
-      keys[2 * i + 1] = RedisKeyLayout.leaseKeyOf(valueKey);
-      args[3 * i] = utf8(entry.token());
-      args[3 * i + 1] = entry.value();
-      args[3 * i + 2] = millisArg(entry.ttl().toMillis());
-    }
-    // The reply is one array with an element per entry, in order.
-    return LeaseScripts.SET_IF_LEASED.<List<Long>>run(redis, keys, args)
-        .flatMapIterable(reply -> {
-          List<String> stored = new ArrayList<>(reply.size());
-          for (int i = 0; i < reply.size(); i++) {
-            if (reply.get(i) == 1L) {
-              stored.add(group.get(i).key());
-            }
-          }
-          return stored;
-        });
+    return forEachSlot(copy, LeasedEntry::key, leases::setAllIfLeased);
   }
 
   /**
@@ -672,21 +435,7 @@ public final class RedisCacheStore implements CacheStore, AutoCloseable {
   public Mono<Void> releaseLease(String key, String token) {
     String valueKey = valueKey(key);
     StoreChecks.checkToken(token);
-    return releaseScript(valueKey, token).then();
-  }
-
-  private Flux<Long> releaseScript(String valueKey, String token) {
-    return LeaseScripts.RELEASE_LEASE.run(redis,
-        new String[] {RedisKeyLayout.leaseKeyOf(valueKey), valueKey}, utf8(token));
-  }
-
-  /**
-   * Releases a lease that a cancelled subscriber may have been granted. Nobody waits for this:
-   * it is best effort, and a failure only means others wait for the lease TTL.
-   */
-  private void releaseAfterCancel(String valueKey, String token) {
-    releaseScript(valueKey, token).subscribe(null, e -> LOG.debug(
-        "release of the lease on {} after a cancel failed: {}", valueKey, e.toString()));
+    return leases.releaseLease(valueKey, token);
   }
 
   /**
@@ -698,36 +447,41 @@ public final class RedisCacheStore implements CacheStore, AutoCloseable {
   @Override
   public Mono<Void> leaseEnded(String key) {
     String valueKey = valueKey(key);
-    return leaseEnds == null ? Mono.never() : leaseEnds.watch(valueKey);
+    return leaseEnds.watch(valueKey);
   }
 
   /** Whether this store's waiters mark the leases they wait for (it listens, confirmed). */
   boolean marksLeases() {
-    return markFlag == MARK;
+    return leaseEnds.marksLeases();
   }
 
   /** The keys with a lease-end watch registered; 0 without a pub/sub connection. */
   int watchedKeys() {
-    return leaseEnds == null ? 0 : leaseEnds.watchedKeys();
+    return leaseEnds.watchedKeys();
   }
 
   // ---------------------------------------------------------------------------------------------
   // Helpers
 
   /**
-   * Splits items into groups whose value keys share a hash slot, since a script or a multi-key
-   * command in a cluster may touch one slot only. Standalone Redis has no such limit: one group.
+   * Runs {@code call} once per group of items whose value keys share a hash slot, the groups
+   * concurrently, since a script or a multi-key command in a cluster may touch one slot only.
+   * Standalone Redis has no such limit: one group, one call.
    */
-  private <T> Collection<List<T>> bySlot(List<T> items, Function<T, String> keyOf) {
+  private <T, R> Flux<R> forEachSlot(List<T> items, Function<T, String> keyOf,
+      Function<List<T>, Flux<R>> call) {
     if (!cluster || items.size() < 2) {
-      return List.of(items);
+      return call.apply(items);
     }
     Map<Integer, List<T>> groups = new HashMap<>();
     for (T item : items) {
       int slot = SlotHash.getSlot(valueKey(keyOf.apply(item)));
       groups.computeIfAbsent(slot, s -> new ArrayList<>()).add(item);
     }
-    return groups.values();
+    if (groups.size() == 1) {
+      return call.apply(items);
+    }
+    return Flux.fromIterable(groups.values()).flatMap(call, groups.size());
   }
 
   /** The distinct keys, checked, in their first order. */
@@ -749,47 +503,25 @@ public final class RedisCacheStore implements CacheStore, AutoCloseable {
     return copy;
   }
 
-  private static byte[] millisArg(long millis) {
-    return ascii(Long.toString(millis));
-  }
-
-  private static byte[] ascii(String text) {
-    return text.getBytes(StandardCharsets.US_ASCII);
-  }
-
-  private static byte[] utf8(String text) {
-    return text.getBytes(StandardCharsets.UTF_8);
-  }
-
   // ---------------------------------------------------------------------------------------------
   // Lifecycle
 
   /**
-   * Closes the connections if this store opened them (the factories that take a client); a
-   * connection the caller passed in stays open, and a caller's pub/sub connection loses this
-   * store's listener. Blocks until it is closed: call it when the
-   * application stops, or use {@link #closeAsync()} on an event loop. After it, every operation
-   * errors. Closing again does nothing.
+   * Closes the connections if this store opened them (built from a client); a connection the
+   * caller passed in stays open, and a caller's pub/sub connection loses this store's listener.
+   * Blocks until it is closed: call it when the application stops, or use {@link #closeAsync()}
+   * on an event loop. After it, every operation errors. Closing again does nothing.
    */
   @Override
   public void close() {
     if (!ownsConnection) {
-      removeListener();
+      leaseEnds.close();
     } else if (closed.compareAndSet(false, true)) {
       try {
         connection.close();
       } finally {
-        if (leaseEnds != null) {
-          leaseEnds.connection().close();
-        }
+        leaseEnds.close();
       }
-    }
-  }
-
-  /** A caller's pub/sub connection outlives the store: take our listener off it. */
-  private void removeListener() {
-    if (leaseEnds != null) {
-      leaseEnds.connection().removeListener(leaseEnds);
     }
   }
 
@@ -800,15 +532,12 @@ public final class RedisCacheStore implements CacheStore, AutoCloseable {
   public Mono<Void> closeAsync() {
     return Mono.defer(() -> {
       if (!ownsConnection) {
-        removeListener();
-        return Mono.empty();
+        return leaseEnds.closeAsync();
       }
       if (!closed.compareAndSet(false, true)) {
         return Mono.empty();
       }
-      Mono<Void> commands = Mono.fromCompletionStage(connection.closeAsync());
-      return leaseEnds == null ? commands
-          : Mono.when(commands, Mono.fromCompletionStage(leaseEnds.connection().closeAsync()));
+      return Mono.when(Mono.fromCompletionStage(connection.closeAsync()), leaseEnds.closeAsync());
     });
   }
 
@@ -816,6 +545,6 @@ public final class RedisCacheStore implements CacheStore, AutoCloseable {
   public String toString() {
     return "RedisCacheStore[" + (cluster ? "cluster" : "standalone")
         + (ownsConnection ? "" : ", caller's connection")
-        + (leaseEnds == null ? "" : ", lease-end notifications") + "]";
+        + (leaseEnds.listens() ? ", lease-end notifications" : "") + "]";
   }
 }

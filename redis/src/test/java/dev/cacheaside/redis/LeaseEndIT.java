@@ -80,11 +80,11 @@ class LeaseEndIT {
     if (topology == Topology.STANDALONE) {
       var c = TestRedis.get().client().connect(RedisCacheStore.codec());
       connection = c;
-      store = RedisCacheStore.create(c);
+      store = RedisCacheStore.builder().connection(c).build();
     } else {
       var c = TestRedisCluster.get().client().connect(RedisCacheStore.codec());
       connection = c;
-      store = RedisCacheStore.create(c);
+      store = RedisCacheStore.builder().connection(c).build();
     }
     opened.add(connection::close);
     return store;
@@ -167,13 +167,13 @@ class LeaseEndIT {
       pubSub = client.connectPubSub(RedisCacheStore.codec());
       var connection = client.connect(RedisCacheStore.codec());
       opened.add(connection::close);
-      store = RedisCacheStore.create(connection, pubSub);
+      store = RedisCacheStore.builder().connection(connection).pubSub(pubSub).build();
     } else {
       RedisClusterClient client = TestRedisCluster.get().client();
       pubSub = client.connectPubSub(RedisCacheStore.codec());
       var connection = client.connect(RedisCacheStore.codec());
       opened.add(connection::close);
-      store = RedisCacheStore.create(connection, pubSub);
+      store = RedisCacheStore.builder().connection(connection).pubSub(pubSub).build();
     }
     opened.add(pubSub::close);
     RedisFixture.poll("the subscription confirmed", BOUND,
@@ -195,7 +195,7 @@ class LeaseEndIT {
     opened.add(restricted::shutdown);
     var connection = restricted.connect(RedisCacheStore.codec());
     opened.add(connection::close);
-    RedisCacheStore holderStore = RedisCacheStore.create(connection);
+    RedisCacheStore holderStore = RedisCacheStore.builder().connection(connection).build();
     RedisCacheStore listening = fixture.store;
     Duration leaseTtl = Duration.ofSeconds(30);
 

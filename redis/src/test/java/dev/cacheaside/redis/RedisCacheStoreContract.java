@@ -141,12 +141,12 @@ abstract class RedisCacheStoreContract extends CacheStoreContract {
       StatefulRedisConnection<String, byte[]> connection =
           TestRedis.get().client().connect(RedisCacheStore.codec());
       own = connection;
-      onCallers = RedisCacheStore.create(connection);
+      onCallers = RedisCacheStore.builder().connection(connection).build();
     } else {
       StatefulRedisClusterConnection<String, byte[]> connection =
           TestRedisCluster.get().client().connect(RedisCacheStore.codec());
       own = connection;
-      onCallers = RedisCacheStore.create(connection);
+      onCallers = RedisCacheStore.builder().connection(connection).build();
     }
     try {
       await(onCallers.set("k", bytes("v"), LONG_TTL));
