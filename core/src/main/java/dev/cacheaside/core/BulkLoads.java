@@ -66,14 +66,13 @@ final class BulkLoads<K, V> {
     chunk.forEach(load -> keys.add(load.slot().key));
     Set<K> view = Collections.unmodifiableSet(keys);
     return Mono.defer(() -> {
-      stats.loads.add(chunk.size());
       long startMillis = clock.millis();
-      long startNanos = System.nanoTime();
-      return loads.<Map<K, V>>call(() -> loader.load(view), () -> "keys " + view)
+      Loads.Start start = new Loads.Start(chunk.size());
+      return loads.<Map<K, V>>call(() -> loader.load(view), () -> "keys " + view, start)
           .defaultIfEmpty(Map.of())
-          .map(found -> new Loaded<>(found, null, startMillis, System.nanoTime() - startNanos))
+          .map(found -> new Loaded<>(found, null, startMillis, Loads.elapsed(start)))
           .onErrorResume(e -> Mono.just(
-              new Loaded<>(null, e, startMillis, System.nanoTime() - startNanos)));
+              new Loaded<>(null, e, startMillis, Loads.elapsed(start))));
     }).flatMap(loaded -> {
       stats.totalLoadTimeNanos.add(loaded.nanos());
       Throwable error = loaded.error();

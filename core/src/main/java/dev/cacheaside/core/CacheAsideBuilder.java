@@ -19,64 +19,38 @@ import reactor.core.scheduler.Schedulers;
  * @since 0.1
  */
 public final class CacheAsideBuilder<K, V> {
-  /** Default time to live of a loaded value. */
-  public static final Duration DEFAULT_TTL = Duration.ofMinutes(10);
-  /** Default time to live of a "not found" entry (capped at the TTL). */
-  public static final Duration DEFAULT_NEGATIVE_TTL = Duration.ofSeconds(30);
-  /** Default lease time to live: how long a vanished lease holder blocks others from loading. */
-  public static final Duration DEFAULT_LEASE_TTL = Duration.ofSeconds(5);
-  /** Default bound on how long a caller waits for another instance's load. */
-  public static final Duration DEFAULT_LEASE_WAIT = Duration.ofSeconds(1);
-  /** Default first pause between polls while another caller holds the lease. */
-  public static final Duration DEFAULT_LEASE_BACKOFF_MIN = Duration.ofMillis(5);
-  /** Default longest pause between polls while another caller holds the lease. */
-  public static final Duration DEFAULT_LEASE_BACKOFF_MAX = Duration.ofMillis(100);
-  /** Default largest encoded value that is cached; larger values are served but not cached. */
-  public static final int DEFAULT_MAX_VALUE_BYTES = 8 * 1024 * 1024;
-  /** Default interval at which an instance re-reads the namespace generation. */
-  public static final Duration DEFAULT_GENERATION_REFRESH = Duration.ofSeconds(1);
-  /** Default pause before a key's early refresh is tried again after it failed. */
-  public static final Duration DEFAULT_REFRESH_BACKOFF_MIN = Duration.ofSeconds(1);
-  /** Default longest pause between early refresh attempts of a key that keep failing. */
-  public static final Duration DEFAULT_REFRESH_BACKOFF_MAX = Duration.ofMinutes(1);
-  /** Default largest number of keys in one window of {@link CacheAside#cacheAsideAll}. */
-  public static final int DEFAULT_BULK_WINDOW_SIZE = 500;
-  /** Default longest time a window of {@link CacheAside#cacheAsideAll} stays open. */
-  public static final Duration DEFAULT_BULK_WINDOW_TIME = Duration.ofMillis(10);
-  /** Default largest number of keys given to one call of a {@link BulkLoader}. */
-  public static final int DEFAULT_BULK_MAX_LOAD_CHUNK = 500;
-  /** Default number of windows of one {@link CacheAside#cacheAsideAll} in flight at a time. */
-  public static final int DEFAULT_BULK_CONCURRENCY = 4;
-
   private final String name;
   private @Nullable CacheStore store;
   private @Nullable Codec<V> codec;
   private @Nullable Function<? super K, String> keyFormat;
-  private Duration ttl = DEFAULT_TTL;
+  private Duration ttl = CacheAsideDefaults.TTL;
   private double ttlJitter = 0.0;
   private @Nullable Duration negativeTtl;
   private Duration staleGrace = Duration.ZERO;
   private boolean leases = true;
-  private Duration leaseTtl = DEFAULT_LEASE_TTL;
-  private Duration leaseWait = DEFAULT_LEASE_WAIT;
-  private Duration leaseBackoffMin = DEFAULT_LEASE_BACKOFF_MIN;
-  private Duration leaseBackoffMax = DEFAULT_LEASE_BACKOFF_MAX;
+  private Duration leaseTtl = CacheAsideDefaults.LEASE_TTL;
+  private Duration leaseWait = CacheAsideDefaults.LEASE_WAIT;
+  private Duration leaseBackoffMin = CacheAsideDefaults.LEASE_BACKOFF_MIN;
+  private Duration leaseBackoffMax = CacheAsideDefaults.LEASE_BACKOFF_MAX;
   private boolean shareReads = true;
-  private int maxValueBytes = DEFAULT_MAX_VALUE_BYTES;
-  private Duration generationRefresh = DEFAULT_GENERATION_REFRESH;
+  private int maxValueBytes = CacheAsideDefaults.MAX_VALUE_BYTES;
+  private Duration generationRefresh = CacheAsideDefaults.GENERATION_REFRESH;
   private Clock clock = Clock.systemUTC();
   private Scheduler scheduler = Schedulers.parallel();
   private EarlyRefresh earlyRefresh = EarlyRefresh.none();
   private Scheduler refreshScheduler = Schedulers.parallel();
-  private Duration refreshBackoffMin = DEFAULT_REFRESH_BACKOFF_MIN;
-  private Duration refreshBackoffMax = DEFAULT_REFRESH_BACKOFF_MAX;
-  private int bulkWindowSize = DEFAULT_BULK_WINDOW_SIZE;
-  private Duration bulkWindowTime = DEFAULT_BULK_WINDOW_TIME;
-  private int bulkMaxLoadChunk = DEFAULT_BULK_MAX_LOAD_CHUNK;
-  private int bulkConcurrency = DEFAULT_BULK_CONCURRENCY;
+  private Duration refreshBackoffMin = CacheAsideDefaults.REFRESH_BACKOFF_MIN;
+  private Duration refreshBackoffMax = CacheAsideDefaults.REFRESH_BACKOFF_MAX;
+  private int bulkWindowSize = CacheAsideDefaults.BULK_WINDOW_SIZE;
+  private Duration bulkWindowTime = CacheAsideDefaults.BULK_WINDOW_TIME;
+  private int bulkMaxLoadChunk = CacheAsideDefaults.BULK_MAX_LOAD_CHUNK;
+  private int bulkConcurrency = CacheAsideDefaults.BULK_CONCURRENCY;
   private boolean bulkFailOnLoadError = false;
   private LoadDecorator loadDecorator = LoadDecorator.NONE;
   private InvalidationRetry invalidationRetry = InvalidationRetry.DEFAULT;
+  private @Nullable Duration loadTimeout;
+  private AbandonedReads abandonedReads = CacheAsideDefaults.ABANDONED_READS;
+  private Duration storeTimeout = CacheAsideDefaults.STORE_TIMEOUT;
 
   CacheAsideBuilder(String name) {
     Objects.requireNonNull(name, "name must not be null");
@@ -107,7 +81,7 @@ public final class CacheAsideBuilder<K, V> {
     return this;
   }
 
-  /** How long a loaded value is fresh. Default {@link #DEFAULT_TTL}; must be at least 1 ms. */
+  /** How long a loaded value is fresh. Default {@link CacheAsideDefaults#TTL}; must be at least 1 ms. */
   public CacheAsideBuilder<K, V> ttl(Duration ttl) {
     this.ttl = StoreChecks.checkTtl(ttl, "ttl");
     return this;
@@ -127,11 +101,11 @@ public final class CacheAsideBuilder<K, V> {
 
   /**
    * How long "not found" (an empty loader result) is cached. Default
-   * {@link #DEFAULT_NEGATIVE_TTL}, capped at the TTL; {@link Duration#ZERO} caches nothing for
+   * {@link CacheAsideDefaults#NEGATIVE_TTL}, capped at the TTL; {@link Duration#ZERO} caches nothing for
    * absent keys (every read of one loads).
    */
   public CacheAsideBuilder<K, V> negativeTtl(Duration negativeTtl) {
-    this.negativeTtl = notNegative(negativeTtl, "negativeTtl");
+    this.negativeTtl = Arguments.notNegative(negativeTtl, "negativeTtl");
     return this;
   }
 
@@ -141,7 +115,7 @@ public final class CacheAsideBuilder<K, V> {
    * (stale-if-error). Never served as fresh. Default zero (no stale serving).
    */
   public CacheAsideBuilder<K, V> staleGrace(Duration staleGrace) {
-    this.staleGrace = notNegative(staleGrace, "staleGrace");
+    this.staleGrace = Arguments.notNegative(staleGrace, "staleGrace");
     return this;
   }
 
@@ -156,7 +130,7 @@ public final class CacheAsideBuilder<K, V> {
 
   /**
    * How long a lease lasts if its holder never stores or releases it (a crashed instance).
-   * Longer than a slow load; default {@link #DEFAULT_LEASE_TTL}.
+   * Longer than a slow load; default {@link CacheAsideDefaults#LEASE_TTL}.
    */
   public CacheAsideBuilder<K, V> leaseTtl(Duration leaseTtl) {
     this.leaseTtl = StoreChecks.checkTtl(leaseTtl, "leaseTtl");
@@ -165,10 +139,10 @@ public final class CacheAsideBuilder<K, V> {
 
   /**
    * The most a caller waits for another caller's load before loading itself (without storing).
-   * Default {@link #DEFAULT_LEASE_WAIT}; zero means never wait.
+   * Default {@link CacheAsideDefaults#LEASE_WAIT}; zero means never wait.
    */
   public CacheAsideBuilder<K, V> leaseWait(Duration leaseWait) {
-    this.leaseWait = notNegative(leaseWait, "leaseWait");
+    this.leaseWait = Arguments.notNegative(leaseWait, "leaseWait");
     return this;
   }
 
@@ -180,7 +154,7 @@ public final class CacheAsideBuilder<K, V> {
    * load ends; the pauses remain the fallback when an announcement is lost.
    */
   public CacheAsideBuilder<K, V> leaseBackoff(Duration min, Duration max) {
-    checkBackoff(min, max, "leaseBackoff");
+    Arguments.checkBackoff(min, max, "leaseBackoff");
     this.leaseBackoffMin = min;
     this.leaseBackoffMax = max;
     return this;
@@ -201,9 +175,7 @@ public final class CacheAsideBuilder<K, V> {
    * stored (counted in {@link CacheStats#uncachedValues()}). Default 8 MiB.
    */
   public CacheAsideBuilder<K, V> maxValueBytes(int maxValueBytes) {
-    if (maxValueBytes <= 0) {
-      throw new IllegalArgumentException("maxValueBytes must be positive but was " + maxValueBytes);
-    }
+    Arguments.positive(maxValueBytes, "maxValueBytes");
     this.maxValueBytes = maxValueBytes;
     return this;
   }
@@ -268,7 +240,7 @@ public final class CacheAsideBuilder<K, V> {
    * way. Defaults 1 s and 1 min.
    */
   public CacheAsideBuilder<K, V> refreshBackoff(Duration min, Duration max) {
-    checkBackoff(min, max, "refreshBackoff");
+    Arguments.checkBackoff(min, max, "refreshBackoff");
     this.refreshBackoffMin = min;
     this.refreshBackoffMax = max;
     return this;
@@ -280,9 +252,7 @@ public final class CacheAsideBuilder<K, V> {
    * when the key stream completes). Each window costs one multi-get. Defaults 500 keys and 10 ms.
    */
   public CacheAsideBuilder<K, V> bulkWindow(int maxKeys, Duration maxTime) {
-    if (maxKeys <= 0) {
-      throw new IllegalArgumentException("bulkWindow maxKeys must be positive but was " + maxKeys);
-    }
+    Arguments.positive(maxKeys, "bulkWindow maxKeys");
     this.bulkWindowTime = StoreChecks.checkTtl(maxTime, "bulkWindow maxTime");
     this.bulkWindowSize = maxKeys;
     return this;
@@ -294,9 +264,7 @@ public final class CacheAsideBuilder<K, V> {
    * Chunks of a window load concurrently. Default 500.
    */
   public CacheAsideBuilder<K, V> bulkMaxLoadChunk(int maxKeys) {
-    if (maxKeys <= 0) {
-      throw new IllegalArgumentException("bulkMaxLoadChunk must be positive but was " + maxKeys);
-    }
+    Arguments.positive(maxKeys, "bulkMaxLoadChunk");
     this.bulkMaxLoadChunk = maxKeys;
     return this;
   }
@@ -307,9 +275,7 @@ public final class CacheAsideBuilder<K, V> {
    * the stream buffer. Default 4.
    */
   public CacheAsideBuilder<K, V> bulkConcurrency(int windows) {
-    if (windows <= 0) {
-      throw new IllegalArgumentException("bulkConcurrency must be positive but was " + windows);
-    }
+    Arguments.positive(windows, "bulkConcurrency");
     this.bulkConcurrency = windows;
     return this;
   }
@@ -338,6 +304,41 @@ public final class CacheAsideBuilder<K, V> {
   }
 
   /**
+   * The longest a load may take, from the moment it is sent (a wait for a {@link LoadDecorator}'s
+   * permit included) to its value: past it the load fails with a {@code TimeoutException} for
+   * every caller waiting on it (served stale within {@link #staleGrace}), its lease and its permit
+   * are given back, and nothing is cached. A bulk load is bounded per chunk. Default: the lease
+   * TTL, since a load that outlives its lease cannot store its result anyway.
+   */
+  public CacheAsideBuilder<K, V> loadTimeout(Duration loadTimeout) {
+    this.loadTimeout = StoreChecks.checkTtl(loadTimeout, "loadTimeout");
+    return this;
+  }
+
+  /**
+   * What becomes of a read when every caller waiting for it has cancelled. Default
+   * {@link CacheAsideDefaults#ABANDONED_READS}.
+   */
+  public CacheAsideBuilder<K, V> abandonedReads(AbandonedReads abandonedReads) {
+    this.abandonedReads = Objects.requireNonNull(abandonedReads,
+        "abandonedReads must not be null");
+    return this;
+  }
+
+  /**
+   * The longest a single store call may take before the cache treats it as failed (a read: a
+   * miss answered by the loader; a store: nothing stored). A backstop for a store whose client
+   * has no timeout of its own (Lettuce's default command timeout is a minute), so that a frozen
+   * or unreachable cache costs each read a bounded time; it is enforced by one timer per cache
+   * (the hit path schedules nothing). Set the client's own timeout lower when you have one.
+   * Default {@link CacheAsideDefaults#STORE_TIMEOUT}.
+   */
+  public CacheAsideBuilder<K, V> storeTimeout(Duration storeTimeout) {
+    this.storeTimeout = StoreChecks.checkTtl(storeTimeout, "storeTimeout");
+    return this;
+  }
+
+  /**
    * How {@link CacheAside#writeThenInvalidate} retries an invalidation that failed after its
    * write succeeded, before it counts it in
    * {@link dev.cacheaside.core.stats.CacheStats#invalidationFailures()}, logs it and gives up
@@ -361,7 +362,7 @@ public final class CacheAsideBuilder<K, V> {
       throw new IllegalStateException("cache '" + name + "': codec(...) is required");
     }
     Duration negative = negativeTtl != null ? negativeTtl
-        : (DEFAULT_NEGATIVE_TTL.compareTo(ttl) < 0 ? DEFAULT_NEGATIVE_TTL : ttl);
+        : (CacheAsideDefaults.NEGATIVE_TTL.compareTo(ttl) < 0 ? CacheAsideDefaults.NEGATIVE_TTL : ttl);
     if (leases && leaseBackoffMin.compareTo(leaseTtl) > 0) {
       throw new IllegalStateException("cache '" + name + "': leaseBackoff min " + leaseBackoffMin
           + " exceeds leaseTtl " + leaseTtl);
@@ -372,27 +373,12 @@ public final class CacheAsideBuilder<K, V> {
     CacheSettings<K, V> settings = new CacheSettings<>(name, store, codec, format, ttl, ttlJitter,
         negative, staleGrace, leases, leaseTtl, leaseWait, leaseBackoffMin, leaseBackoffMax,
         shareReads, maxValueBytes, generationRefresh, clock, scheduler, loadDecorator,
+        loadTimeout != null ? loadTimeout : leaseTtl, abandonedReads, storeTimeout,
         invalidationRetry,
         new CacheSettings.Bulk(bulkWindowSize, bulkWindowTime, bulkMaxLoadChunk, bulkConcurrency,
             bulkFailOnLoadError),
         new CacheSettings.Refresh(earlyRefresh, refreshScheduler, refreshBackoffMin,
             refreshBackoffMax));
     return new DefaultCacheAside<>(settings);
-  }
-
-  private static Duration notNegative(Duration duration, String what) {
-    Objects.requireNonNull(duration, what + " must not be null");
-    if (duration.isNegative()) {
-      throw new IllegalArgumentException(what + " must not be negative but was " + duration);
-    }
-    return duration;
-  }
-
-  private static void checkBackoff(Duration min, Duration max, String what) {
-    StoreChecks.checkTtl(min, what + " min");
-    StoreChecks.checkTtl(max, what + " max");
-    if (max.compareTo(min) < 0) {
-      throw new IllegalArgumentException(what + " max " + max + " must not be less than min " + min);
-    }
   }
 }

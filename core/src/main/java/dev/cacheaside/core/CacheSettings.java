@@ -28,6 +28,9 @@ record CacheSettings<K, V>(
     Clock clock,
     Scheduler scheduler,
     LoadDecorator loadDecorator,
+    Duration loadTimeout,
+    AbandonedReads abandonedReads,
+    Duration storeTimeout,
     InvalidationRetry invalidationRetry,
     Bulk bulk,
     Refresh refresh) {

@@ -10,6 +10,8 @@ import java.util.concurrent.atomic.AtomicReferenceFieldUpdater;
 import org.jspecify.annotations.Nullable;
 import org.reactivestreams.Subscription;
 import reactor.core.CoreSubscriber;
+import reactor.core.Disposable;
+import reactor.core.Disposables;
 import reactor.core.Exceptions;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Operators;
@@ -63,6 +65,9 @@ final class ReadFlight<K, V> extends Mono<Outcome<V>> implements CoreSubscriber<
   private static final Inner[] EMPTY = new Inner[0];
   @SuppressWarnings("rawtypes")
   private static final Inner[] TERMINATED = new Inner[0];
+  /** Every subscriber cancelled and the read was cancelled; a late one reads afresh. */
+  @SuppressWarnings("rawtypes")
+  private static final Inner[] ABANDONED = new Inner[0];
   @SuppressWarnings("rawtypes")
   private static final AtomicReferenceFieldUpdater<ReadFlight, Inner[]> SUBSCRIBERS =
       AtomicReferenceFieldUpdater.newUpdater(ReadFlight.class, Inner[].class, "subscribers");
@@ -78,6 +83,15 @@ final class ReadFlight<K, V> extends Mono<Outcome<V>> implements CoreSubscriber<
   private final Path<K, V> path;
   private final Runnable onTerminate;
   private final Scheduler scheduler;
+  /**
+   * A fresh read of the same key, for a subscriber that arrives after the flight was abandoned;
+   * null when abandoned flights are not cancelled ({@link AbandonedReads#FINISH}).
+   */
+  private final @Nullable Supplier<Mono<Outcome<V>>> restart;
+  /** The store read's subscription, to cancel it when the flight is abandoned. */
+  private volatile @Nullable Subscription get;
+  /** The slow path's subscription, likewise; disposed on abandonment, even if made after it. */
+  private final Disposable.Swap rest = Disposables.swap();
   /**
    * The thread inside the store read's subscribe, while it is: an error it signals on that stack
    * is a synchronous rejection, and the slow path must not send the next store call from there
@@ -100,11 +114,21 @@ final class ReadFlight<K, V> extends Mono<Outcome<V>> implements CoreSubscriber<
   private @Nullable Outcome<V> outcome;
   private @Nullable Throwable error;
 
+  /**
+   * A flight that reads {@code read} from {@code store} and hands anything but a fresh hit to
+   * {@code path}.
+   *
+   * @param onTerminate runs once when the flight ends or is abandoned, before anybody hears of it
+   * @param scheduler where an error the store signals on the subscriber's stack goes on
+   * @param restart a fresh read of the key, for a subscriber that comes after the flight was
+   *     abandoned; null to never cancel an abandoned flight
+   */
   ReadFlight(CacheStore store, Read<K, V> read, Path<K, V> path, Runnable onTerminate,
-      Scheduler scheduler) {
+      Scheduler scheduler, @Nullable Supplier<Mono<Outcome<V>>> restart) {
     this.store = store;
     this.read = read;
     this.scheduler = scheduler;
+    this.restart = restart;
     this.path = path;
     this.onTerminate = onTerminate;
   }
@@ -113,8 +137,14 @@ final class ReadFlight<K, V> extends Mono<Outcome<V>> implements CoreSubscriber<
   public void subscribe(CoreSubscriber<? super Outcome<V>> actual) {
     Inner<V> inner = new Inner<>(actual, this);
     actual.onSubscribe(inner);
-    if (!add(inner)) {
+    Inner<V>[] ended = add(inner);
+    if (ended == TERMINATED) {
       deliver(inner);
+      return;
+    }
+    if (ended != null) {
+      // Abandoned between this subscriber finding the flight and joining it: read afresh.
+      inner.follow(Objects.requireNonNull(restart).get());
       return;
     }
     if (STARTED.compareAndSet(this, 0, 1)) {
@@ -147,6 +177,7 @@ final class ReadFlight<K, V> extends Mono<Outcome<V>> implements CoreSubscriber<
 
   @Override
   public void onSubscribe(Subscription s) {
+    get = s;
     s.request(Long.MAX_VALUE);
   }
 
@@ -206,11 +237,37 @@ final class ReadFlight<K, V> extends Mono<Outcome<V>> implements CoreSubscriber<
     }
     // Slow paths are rare; a lambda subscriber is enough. A value ends the flight; completing
     // without one (the flight is still open then) ends it empty.
-    rest.subscribe(o -> finish(o, null), this::fail, () -> {
+    this.rest.update(rest.subscribe(o -> finish(o, null), this::fail, () -> {
       if (subscribers != TERMINATED) {
         finish(null, null);
       }
-    }, context);
+    }, context));
+  }
+
+  /**
+   * The last subscriber cancelled: unless somebody joined meanwhile or the flight is ending, the
+   * flight leaves the map and its read is cancelled wherever it is (the store read, a wait for a
+   * lease, a load not started yet; see {@link AbandonedReads}).
+   */
+  private void abandon() {
+    if (!SUBSCRIBERS.compareAndSet(this, EMPTY, ABANDONED)) {
+      return;
+    }
+    if (!ENDED.compareAndSet(this, 0, 1)) {
+      // Ending already: finish() replaces the marker and answers late subscribers itself.
+      return;
+    }
+    try {
+      onTerminate.run();
+    } catch (Throwable t) {
+      Exceptions.throwIfJvmFatal(t);
+      Operators.onErrorDropped(t, context);
+    }
+    Subscription read = get;
+    if (read != null) {
+      read.cancel();
+    }
+    rest.dispose();
   }
 
   private void fail(Throwable e) {
@@ -259,18 +316,19 @@ final class ReadFlight<K, V> extends Mono<Outcome<V>> implements CoreSubscriber<
     }
   }
 
+  /** Adds a subscriber; returns null when added, else the end marker that kept it out. */
   @SuppressWarnings({"unchecked", "rawtypes"})
-  private boolean add(Inner<V> inner) {
+  private Inner<V> @Nullable [] add(Inner<V> inner) {
     for (;;) {
       Inner<V>[] current = subscribers;
-      if (current == TERMINATED) {
-        return false;
+      if (current == TERMINATED || current == ABANDONED) {
+        return current;
       }
       Inner<V>[] next = new Inner[current.length + 1];
       System.arraycopy(current, 0, next, 0, current.length);
       next[current.length] = inner;
       if (SUBSCRIBERS.compareAndSet(this, current, next)) {
-        return true;
+        return null;
       }
     }
   }
@@ -289,10 +347,13 @@ final class ReadFlight<K, V> extends Mono<Outcome<V>> implements CoreSubscriber<
       if (index < 0) {
         return;
       }
-      Inner<V>[] next = new Inner[current.length - 1];
+      Inner<V>[] next = current.length == 1 ? EMPTY : new Inner[current.length - 1];
       System.arraycopy(current, 0, next, 0, index);
       System.arraycopy(current, index + 1, next, index, current.length - index - 1);
       if (SUBSCRIBERS.compareAndSet(this, current, next)) {
+        if (next == EMPTY && restart != null && started == 1) {
+          abandon();
+        }
         return;
       }
     }
@@ -301,15 +362,63 @@ final class ReadFlight<K, V> extends Mono<Outcome<V>> implements CoreSubscriber<
   /** One subscriber: demand and cancel as any {@code Mono}; cancel detaches it only. */
   private static final class Inner<V> extends Operators.MonoSubscriber<Outcome<V>, Outcome<V>> {
     private final ReadFlight<?, V> parent;
+    /** The fresh read this subscriber follows when it came after an abandonment. */
+    private volatile @Nullable Subscription followed;
 
     Inner(CoreSubscriber<? super Outcome<V>> actual, ReadFlight<?, V> parent) {
       super(actual);
       this.parent = parent;
     }
 
+    /** Answers this subscriber with {@code fresh}'s outcome. */
+    void follow(Mono<Outcome<V>> fresh) {
+      fresh.subscribe(new CoreSubscriber<Outcome<V>>() {
+        private boolean answered;
+
+        @Override
+        public Context currentContext() {
+          return actual().currentContext();
+        }
+
+        @Override
+        public void onSubscribe(Subscription s) {
+          followed = s;
+          if (isCancelled()) {
+            s.cancel();
+          } else {
+            s.request(Long.MAX_VALUE);
+          }
+        }
+
+        @Override
+        public void onNext(Outcome<V> o) {
+          answered = true;
+          complete(o);
+        }
+
+        @Override
+        public void onError(Throwable e) {
+          if (!isCancelled()) {
+            actual().onError(e);
+          }
+        }
+
+        @Override
+        public void onComplete() {
+          if (!answered && !isCancelled()) {
+            actual().onComplete();
+          }
+        }
+      });
+    }
+
     @Override
     public void cancel() {
       super.cancel();
+      Subscription fresh = followed;
+      if (fresh != null) {
+        fresh.cancel();
+      }
       parent.remove(this);
     }
   }

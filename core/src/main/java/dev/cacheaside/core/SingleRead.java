@@ -47,6 +47,7 @@ final class SingleRead<K, V> {
   private final boolean leases;
   private final boolean shareReads;
   private final Scheduler scheduler;
+  private final boolean cancelOnAbandon;
   private final Shared shared = new Shared();
   private final Own own = new Own();
   private final Waiting waiting = new Waiting();
@@ -60,6 +61,7 @@ final class SingleRead<K, V> {
     this.leases = services.settings().leases();
     this.shareReads = services.settings().shareReads();
     this.scheduler = services.settings().scheduler();
+    this.cancelOnAbandon = loads.cancelOnAbandon();
   }
 
   /** Reads {@code key} (formatted as {@code entryKey}) under the current generation. */
@@ -76,14 +78,15 @@ final class SingleRead<K, V> {
   /** Joins the key's read in flight or starts one; or, not sharing reads, the caller's own. */
   Mono<Outcome<V>> read(Read<K, V> read) {
     return shareReads ? joinFlight(read)
-        : new ReadFlight<>(calls.store(), read, own, () -> { }, scheduler);
+        : new ReadFlight<>(calls.store(), read, own, () -> { }, scheduler,
+            cancelOnAbandon ? () -> read(read) : null);
   }
 
   private Mono<Outcome<V>> joinFlight(Read<K, V> read) {
     Flights<V> flights = services.flights();
     return flights.join(read.storeKey(),
         flight -> new ReadFlight<>(calls.store(), read, shared, () -> flights.leave(flight),
-            scheduler));
+            scheduler, cancelOnAbandon ? () -> joinFlight(read) : null));
   }
 
   /** What a flight does with an answer other than a fresh hit: the state machine. */

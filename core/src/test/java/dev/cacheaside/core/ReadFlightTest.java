@@ -15,6 +15,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.reactivestreams.Subscription;
 import reactor.core.CoreSubscriber;
+import reactor.core.Disposable;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
 import reactor.core.scheduler.Schedulers;
@@ -105,11 +106,13 @@ class ReadFlightTest {
   }
 
   @Test
-  void allCallersCancel_theReadStillEndsAndLeavesTheMap() {
+  void allCallersCancel_withAbandonedReadsFinish_theReadStillEndsAndLeavesTheMap() {
+    CacheAside<String, String> cache = CacheAside.<String, String>builder("t").store(store)
+        .codec(Codec.utf8()).abandonedReads(AbandonedReads.FINISH).build();
     warm("a");
     store.gated = true;
-    read("a").subscribe().dispose();
-    read("a").subscribe().dispose();
+    cache.cacheAside("a", k -> Mono.just("loaded-" + k)).subscribe().dispose();
+    cache.cacheAside("a", k -> Mono.just("loaded-" + k)).subscribe().dispose();
     assertThat((int) cache.stats().readsInFlight()).isEqualTo(1);
     store.gate.tryEmitEmpty();
     assertThat(store.cancels).hasValue(0);
@@ -118,11 +121,46 @@ class ReadFlightTest {
   }
 
   @Test
+  void allCallersCancel_byDefault_theStoreReadIsCancelledAndTheFlightLeavesTheMapAtOnce() {
+    warm("a");
+    store.gated = true;
+    Disposable first = read("a").subscribe();
+    Disposable second = read("a").subscribe();
+    assertThat((int) cache.stats().readsInFlight()).isEqualTo(1);
+    first.dispose();
+    assertThat(store.cancels).as("one caller left, the read goes on").hasValue(0);
+    second.dispose();
+    assertThat(store.cancels).as("the last caller left").hasValue(1);
+    assertThat((int) cache.stats().readsInFlight()).isZero();
+    store.gated = false;
+    StepVerifier.create(read("a")).as("a later caller reads afresh").expectNext("loaded-a")
+        .verifyComplete();
+  }
+
+  @Test
+  void subscriberAfterTheFlightWasAbandoned_readsAfresh() {
+    warm("a");
+    store.gated = true;
+    AtomicInteger restarts = new AtomicInteger();
+    Mono<Outcome<String>> flight = new ReadFlight<>(store,
+        new Read<>("a", "t:a", k -> Mono.error(new AssertionError("no load expected"))),
+        new FreshOnly(), () -> { }, reactor.core.scheduler.Schedulers.immediate(), () -> {
+          restarts.incrementAndGet();
+          return Mono.just(Outcome.hit("fresh read"));
+        });
+    flight.subscribe().dispose();
+    assertThat(store.cancels).hasValue(1);
+    StepVerifier.create(flight).expectNextMatches(o -> "fresh read".equals(o.value()))
+        .verifyComplete();
+    assertThat(restarts).hasValue(1);
+  }
+
+  @Test
   void subscriberAfterTheEnd_getsTheOutcomeWithoutAnotherRead() {
     warm("a");
     Mono<Outcome<String>> flight = new ReadFlight<>(store,
         new Read<>("a", "t:a", k -> Mono.error(new AssertionError("no load expected"))),
-        new FreshOnly(), () -> { }, reactor.core.scheduler.Schedulers.immediate());
+        new FreshOnly(), () -> { }, reactor.core.scheduler.Schedulers.immediate(), null);
     StepVerifier.create(flight).expectNextMatches(o -> "loaded-a".equals(o.value()))
         .verifyComplete();
     StepVerifier.create(flight).expectNextMatches(o -> o.kind() == Outcome.Kind.HIT)

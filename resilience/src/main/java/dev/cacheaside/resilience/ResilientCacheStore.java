@@ -1,6 +1,7 @@
 package dev.cacheaside.resilience;
 
 import dev.cacheaside.core.CacheAsideBuilder;
+import dev.cacheaside.core.CacheAsideDefaults;
 import dev.cacheaside.core.spi.CacheStore;
 import dev.cacheaside.core.spi.ForwardingCacheStore;
 import dev.cacheaside.core.spi.StoreLookup;
@@ -129,7 +130,7 @@ public final class ResilientCacheStore extends ForwardingCacheStore implements A
    * interval, plus a second for a counter read that was already under way.
    */
   public static final Duration DEFAULT_GENERATION_SETTLE =
-      CacheAsideBuilder.DEFAULT_GENERATION_REFRESH.plusSeconds(1);
+      CacheAsideDefaults.GENERATION_REFRESH.plusSeconds(1);
 
   private final String name;
   private final CircuitBreaker breaker;
