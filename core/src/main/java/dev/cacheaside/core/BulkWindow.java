@@ -112,6 +112,12 @@ final class BulkWindow<K, V> {
           slotOfRequest.add(slot);
         }
       }
+      if (generation == Namespace.UNKNOWN) {
+        // The store cannot say which entries are current: answer from the loader, store nothing.
+        List<Load<K, V>> uncached = new ArrayList<>(slots.size());
+        slots.forEach(slot -> uncached.add(new Load<>(slot, LoadPlan.uncached())));
+        return loads.load(uncached);
+      }
       return read(slots);
     });
   }

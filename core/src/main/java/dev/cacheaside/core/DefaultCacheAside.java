@@ -81,11 +81,12 @@ final class DefaultCacheAside<K, V> implements CacheAside<K, V> {
    * subscribed once this Mono completed cannot join a read that began before the delete.
    */
   private Mono<Void> delete(List<String> entryKeys) {
-    return namespace.generation().flatMap(generation -> {
+    return namespace.generationForWrite().flatMap(generation -> {
       List<String> storeKeys = Namespace.storeKeys(entryKeys, generation);
       Mono<Void> delete = storeKeys.size() == 1 ? settings.store().delete(storeKeys.get(0))
           : settings.store().delete(storeKeys);
-      return OffStackErrors.of(delete, settings.scheduler())
+      return OffStackErrors.of(delete.timeout(settings.storeTimeout(), settings.scheduler()),
+              settings.scheduler())
           .doOnTerminate(() -> storeKeys.forEach(this::forget));
     });
   }

@@ -1,5 +1,7 @@
 package dev.cacheaside.core;
 
+import java.util.Iterator;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
@@ -16,6 +18,8 @@ import reactor.core.publisher.Mono;
  */
 final class Flights<V> {
   private final ConcurrentHashMap<String, Flight<V>> inflight = new ConcurrentHashMap<>();
+  /** Callers' own store reads ({@code shareReads(false)}) while they wait for the store. */
+  private final Set<Object> ownReads = ConcurrentHashMap.newKeySet();
   private final StatsCounter stats;
 
   Flights(StatsCounter stats) {
@@ -72,6 +76,38 @@ final class Flights<V> {
   /** Forgets the key's flight: no later read joins it (it still ends, and leaves nothing). */
   void forget(String storeKey) {
     inflight.remove(storeKey);
+  }
+
+  /** A caller's own read was sent to the store; {@link #ownReadAnswered} when it is answered. */
+  void ownReadSent(Object read) {
+    ownReads.add(read);
+  }
+
+  /** A caller's own read was answered (or failed, or expired). */
+  void ownReadAnswered(Object read) {
+    ownReads.remove(read);
+  }
+
+  /**
+   * What may be waiting for the store: the shared flights' outcomes and the callers' own reads,
+   * for the store timeout's sweep ({@link StoreDeadline}).
+   */
+  Iterable<Object> waiting() {
+    return () -> {
+      Iterator<Flight<V>> shared = inflight.values().iterator();
+      Iterator<Object> own = ownReads.iterator();
+      return new Iterator<>() {
+        @Override
+        public boolean hasNext() {
+          return shared.hasNext() || own.hasNext();
+        }
+
+        @Override
+        public Object next() {
+          return shared.hasNext() ? shared.next().outcome : own.next();
+        }
+      };
+    };
   }
 
   /** Reads in flight (distinct keys). */

@@ -2,6 +2,7 @@ package dev.cacheaside.core;
 
 import dev.cacheaside.core.spi.CacheStore;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -43,6 +44,10 @@ final class Namespace<K> {
   /** -1 until first read. */
   private volatile long generation = -1;
   private volatile long readAt;
+  /** When a read failed before any succeeded: reads bypass the cache until the next try. */
+  private volatile long failedAt = NEVER_FAILED;
+  private static final long NEVER_FAILED = Long.MIN_VALUE;
+  private final Duration storeTimeout;
 
   Namespace(CacheSettings<K, ?> settings, StatsCounter stats) {
     this.name = settings.name();
@@ -52,6 +57,7 @@ final class Namespace<K> {
     this.clock = settings.clock();
     this.stats = stats;
     this.scheduler = settings.scheduler();
+    this.storeTimeout = settings.storeTimeout();
   }
 
   /**
@@ -91,28 +97,66 @@ final class Namespace<K> {
     return g >= 0 && clock.millis() - readAt < refreshMillis ? g : -1;
   }
 
-  /** The current generation, read from the store at most once per refresh interval. */
+  /**
+   * The current generation, read from the store at most once per refresh interval; or
+   * {@link #UNKNOWN} when it was never read and the store fails to answer, and then the caller
+   * must not touch the store's entries (it cannot know which are current).
+   */
   Mono<Long> generation() {
     return Mono.defer(() -> {
       long current = generationIfFresh();
-      return current >= 0 ? Mono.just(current) : refresh();
+      if (current >= 0) {
+        return Mono.just(current);
+      }
+      long failed = failedAt;
+      if (generation < 0 && failed != NEVER_FAILED && clock.millis() - failed < refreshMillis) {
+        return Mono.just(UNKNOWN);
+      }
+      return refresh();
     });
   }
 
-  /** Reads the counter (one read in flight at a time); a failing store keeps the last value. */
+  /**
+   * The generation for an invalidation: the current one as {@link #generation()} reads it, or,
+   * when none was ever read, a read made now whatever the failure backoff says, and its error
+   * if it fails: an invalidation under a guessed generation would report a delete that missed.
+   */
+  Mono<Long> generationForWrite() {
+    return generation().flatMap(g -> g != UNKNOWN ? Mono.just(g)
+        : OffStackErrors.of(store.generation(name).timeout(storeTimeout, scheduler), scheduler)
+            .defaultIfEmpty(0L)
+            .doOnNext(this::remember)
+            .doOnError(e -> stats.storeErrors.increment()));
+  }
+
+  /** What {@link #generation()} says when it does not know. */
+  static final long UNKNOWN = -1;
+
+  /**
+   * Reads the counter (one read in flight at a time). A failing store keeps the last value for
+   * another refresh interval (so a store outage costs one failed read per interval, not one per
+   * cache read); before any value is known it answers {@link #UNKNOWN} for an interval.
+   */
   private Mono<Long> refresh() {
     Mono<Long> existing = refreshing.get();
     if (existing != null) {
       return existing;
     }
     AtomicReference<Mono<Long>> self = new AtomicReference<>();
-    Mono<Long> read = OffStackErrors.of(store.generation(name), scheduler)
+    Mono<Long> read = OffStackErrors.of(store.generation(name).timeout(storeTimeout, scheduler),
+            scheduler)
         .defaultIfEmpty(0L)
         .doOnNext(this::remember)
         .onErrorResume(e -> {
           stats.storeErrors.increment();
           Log.CACHE.debug("cache '{}': generation read failed: {}", name, e.toString());
-          return Mono.just(Math.max(0L, generation));
+          long known = generation;
+          if (known >= 0) {
+            remember(known);
+          } else {
+            failedAt = clock.millis();
+          }
+          return Mono.just(known >= 0 ? known : UNKNOWN);
         })
         .doFinally(signal -> refreshing.compareAndSet(self.get(), null))
         .cache();
@@ -122,7 +166,8 @@ final class Namespace<K> {
 
   /** Bumps the counter and adopts the new value at once in this instance. */
   Mono<Long> bump() {
-    return OffStackErrors.of(store.bumpGeneration(name), scheduler).doOnNext(this::remember);
+    return OffStackErrors.of(store.bumpGeneration(name).timeout(storeTimeout, scheduler),
+        scheduler).doOnNext(this::remember);
   }
 
   private void remember(long value) {

@@ -2,8 +2,10 @@ package dev.cacheaside.core;
 
 import dev.cacheaside.core.Entries.Decoded;
 import dev.cacheaside.core.spi.CacheStore;
+import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 import java.util.concurrent.atomic.AtomicReferenceFieldUpdater;
@@ -38,7 +40,16 @@ import reactor.util.context.Context;
  * {@link Path} (the single-key read's state machine, or, for a caller's own unshared read, a
  * step into a shared flight) and makes the rest of its outcome with it.
  */
-final class ReadFlight<K, V> extends Mono<Outcome<V>> implements CoreSubscriber<byte[]> {
+final class ReadFlight<K, V> extends Mono<Outcome<V>>
+    implements CoreSubscriber<byte[]>, StoreDeadline.Timed {
+
+  /**
+   * What every flight of a cache shares: the store; the scheduler an error signalled on the
+   * subscriber's stack goes on from; the timer that bounds the store read; the in-flight map, where
+   * a caller's own read is noted while it waits for the store (so the timer sees it).
+   */
+  record Env(CacheStore store, Scheduler scheduler, StoreDeadline deadline, Flights<?> flights,
+      Duration storeTimeout) {}
 
   /**
    * What a flight does with the store's answer to its read; at most one method but
@@ -77,12 +88,16 @@ final class ReadFlight<K, V> extends Mono<Outcome<V>> implements CoreSubscriber<
   @SuppressWarnings("rawtypes")
   private static final AtomicIntegerFieldUpdater<ReadFlight> ENDED =
       AtomicIntegerFieldUpdater.newUpdater(ReadFlight.class, "ended");
+  @SuppressWarnings("rawtypes")
+  private static final AtomicIntegerFieldUpdater<ReadFlight> ANSWERED =
+      AtomicIntegerFieldUpdater.newUpdater(ReadFlight.class, "answered");
 
-  private final CacheStore store;
+  private final Env env;
   private final Read<K, V> read;
   private final Path<K, V> path;
   private final Runnable onTerminate;
-  private final Scheduler scheduler;
+  /** Whether this is a caller's own read (not in the in-flight map). */
+  private final boolean own;
   /**
    * A fresh read of the same key, for a subscriber that arrives after the flight was abandoned;
    * null when abandoned flights are not cancelled ({@link AbandonedReads#FINISH}).
@@ -103,6 +118,10 @@ final class ReadFlight<K, V> extends Mono<Outcome<V>> implements CoreSubscriber<
   private volatile Inner<V>[] subscribers = EMPTY;
   private volatile int started;
   private volatile int ended;
+  /** Set once the store read is answered, failed or expired: only the first of them counts. */
+  private volatile int answered;
+  /** The store timeout's tick when the read was sent. */
+  private int sentTick;
   /**
    * The context of the subscriber that starts the read (the first to arrive, or the winner of a
    * race between first arrivals), set before the read starts; the read runs in it.
@@ -115,22 +134,22 @@ final class ReadFlight<K, V> extends Mono<Outcome<V>> implements CoreSubscriber<
   private @Nullable Throwable error;
 
   /**
-   * A flight that reads {@code read} from {@code store} and hands anything but a fresh hit to
+   * A flight that reads {@code read} from the store and hands anything but a fresh hit to
    * {@code path}.
    *
-   * @param onTerminate runs once when the flight ends or is abandoned, before anybody hears of it
-   * @param scheduler where an error the store signals on the subscriber's stack goes on
+   * @param onTerminate runs once when the flight ends or is abandoned, before anybody hears of
+   *     it; null for a caller's own read, which is in no map
    * @param restart a fresh read of the key, for a subscriber that comes after the flight was
    *     abandoned; null to never cancel an abandoned flight
    */
-  ReadFlight(CacheStore store, Read<K, V> read, Path<K, V> path, Runnable onTerminate,
-      Scheduler scheduler, @Nullable Supplier<Mono<Outcome<V>>> restart) {
-    this.store = store;
+  ReadFlight(Env env, Read<K, V> read, Path<K, V> path, @Nullable Runnable onTerminate,
+      @Nullable Supplier<Mono<Outcome<V>>> restart) {
+    this.env = env;
     this.read = read;
-    this.scheduler = scheduler;
+    this.own = onTerminate == null;
     this.restart = restart;
     this.path = path;
-    this.onTerminate = onTerminate;
+    this.onTerminate = onTerminate != null ? onTerminate : () -> { };
   }
 
   @Override
@@ -151,13 +170,17 @@ final class ReadFlight<K, V> extends Mono<Outcome<V>> implements CoreSubscriber<
       context = actual.currentContext();
       Mono<byte[]> get;
       try {
-        get = Objects.requireNonNull(store.get(read.storeKey()),
+        get = Objects.requireNonNull(env.store().get(read.storeKey()),
             "store returned a null Mono from get");
       } catch (Throwable e) {
         // Thrown, not signalled: bad input for the store (say, a key it refuses), not a store
         // outage, so the callers see it as they would from any operator.
         fail(Operators.onOperatorError(e, context));
         return;
+      }
+      sentTick = env.deadline().sending();
+      if (own) {
+        env.flights().ownReadSent(this);
       }
       subscribing = Thread.currentThread();
       try {
@@ -186,12 +209,39 @@ final class ReadFlight<K, V> extends Mono<Outcome<V>> implements CoreSubscriber<
     bytes = value;
   }
 
+  /** Takes the store's answer, once: false when the read was answered or expired already. */
+  private boolean answer() {
+    if (!ANSWERED.compareAndSet(this, 0, 1)) {
+      return false;
+    }
+    if (own) {
+      env.flights().ownReadAnswered(this);
+    }
+    return true;
+  }
+
+  @Override
+  public void expireIfSentBy(int tick) {
+    if (started == 1 && sentTick - tick <= 0 && answer()) {
+      Subscription s = get;
+      if (s != null) {
+        s.cancel();
+      }
+      TimeoutException e = new TimeoutException("store get of " + read.storeKey()
+          + " took longer than the store timeout " + env.storeTimeout());
+      continueWith(() -> path.miss(read, e));
+    }
+  }
+
   @Override
   public void onError(Throwable e) {
+    if (!answer()) {
+      return;
+    }
     // A failing read is a miss; the loader answers.
     if (subscribing == Thread.currentThread()) {
       try {
-        scheduler.schedule(() -> continueWith(() -> path.miss(read, e)));
+        env.scheduler().schedule(() -> continueWith(() -> path.miss(read, e)));
         return;
       } catch (RejectedExecutionException rejected) {
         // A disposed scheduler (shutdown): going on here is all that is left.
@@ -202,6 +252,9 @@ final class ReadFlight<K, V> extends Mono<Outcome<V>> implements CoreSubscriber<
 
   @Override
   public void onComplete() {
+    if (!answer()) {
+      return;
+    }
     byte[] found = bytes;
     bytes = null;
     if (found == null) {

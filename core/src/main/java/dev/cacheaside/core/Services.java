@@ -13,6 +13,7 @@ record Services<K, V>(
     StoreCalls calls,
     Loads<V> loads,
     Flights<V> flights,
+    StoreDeadline deadline,
     LeaseWaiter waiter,
     BackgroundRefresher<K, V> refresher) {
 
@@ -21,8 +22,10 @@ record Services<K, V>(
     Entries<V> entries = new Entries<>(settings, stats);
     StoreCalls calls = new StoreCalls(settings, stats);
     Loads<V> loads = new Loads<>(settings, entries, calls, stats);
+    Flights<V> flights = new Flights<>(stats);
     return new Services<>(settings, stats, new Namespace<>(settings, stats), entries, calls, loads,
-        new Flights<>(stats), new LeaseWaiter(settings, stats),
+        flights, new StoreDeadline(settings.storeTimeout(), settings.scheduler(), flights::waiting),
+        new LeaseWaiter(settings, stats),
         new BackgroundRefresher<>(settings, stats, calls, loads));
   }
 }

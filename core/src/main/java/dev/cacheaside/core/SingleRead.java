@@ -8,7 +8,6 @@ import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
-import reactor.core.scheduler.Scheduler;
 
 /**
  * The single-key read: a store read shared by concurrent callers ({@link ReadFlight}), and the
@@ -46,7 +45,7 @@ final class SingleRead<K, V> {
   private final BackgroundRefresher<K, V> refresher;
   private final boolean leases;
   private final boolean shareReads;
-  private final Scheduler scheduler;
+  private final ReadFlight.Env env;
   private final boolean cancelOnAbandon;
   private final Shared shared = new Shared();
   private final Own own = new Own();
@@ -60,7 +59,8 @@ final class SingleRead<K, V> {
     this.refresher = services.refresher();
     this.leases = services.settings().leases();
     this.shareReads = services.settings().shareReads();
-    this.scheduler = services.settings().scheduler();
+    this.env = new ReadFlight.Env(calls.store(), services.settings().scheduler(),
+        services.deadline(), services.flights(), services.settings().storeTimeout());
     this.cancelOnAbandon = loads.cancelOnAbandon();
   }
 
@@ -71,22 +71,23 @@ final class SingleRead<K, V> {
     if (generation >= 0) {
       return read(new Read<>(key, Namespace.storeKey(entryKey, generation), loader));
     }
-    return namespace.generation()
-        .flatMap(g -> read(new Read<>(key, Namespace.storeKey(entryKey, g), loader)));
+    return namespace.generation().flatMap(g -> g == Namespace.UNKNOWN
+        // The store cannot say which entries are current: answer from the loader, store nothing.
+        ? loads.load(new Read<>(key, entryKey, loader), LoadPlan.uncached())
+        : read(new Read<>(key, Namespace.storeKey(entryKey, g), loader)));
   }
 
   /** Joins the key's read in flight or starts one; or, not sharing reads, the caller's own. */
   Mono<Outcome<V>> read(Read<K, V> read) {
     return shareReads ? joinFlight(read)
-        : new ReadFlight<>(calls.store(), read, own, () -> { }, scheduler,
-            cancelOnAbandon ? () -> read(read) : null);
+        : new ReadFlight<>(env, read, own, null, cancelOnAbandon ? () -> read(read) : null);
   }
 
   private Mono<Outcome<V>> joinFlight(Read<K, V> read) {
     Flights<V> flights = services.flights();
     return flights.join(read.storeKey(),
-        flight -> new ReadFlight<>(calls.store(), read, shared, () -> flights.leave(flight),
-            scheduler, cancelOnAbandon ? () -> joinFlight(read) : null));
+        flight -> new ReadFlight<>(env, read, shared, () -> flights.leave(flight),
+            cancelOnAbandon ? () -> joinFlight(read) : null));
   }
 
   /** What a flight does with an answer other than a fresh hit: the state machine. */

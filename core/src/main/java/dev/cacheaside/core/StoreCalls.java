@@ -31,6 +31,7 @@ final class StoreCalls {
   private final Duration leaseTtl;
   private final StatsCounter stats;
   private final Scheduler scheduler;
+  private final Duration timeout;
 
   StoreCalls(CacheSettings<?, ?> settings, StatsCounter stats) {
     this.cacheName = settings.name();
@@ -38,15 +39,16 @@ final class StoreCalls {
     this.leaseTtl = settings.leaseTtl();
     this.stats = stats;
     this.scheduler = settings.scheduler();
+    this.timeout = settings.storeTimeout();
   }
 
   /**
-   * {@code call} as every engine store call is made: an error signalled on the caller's stack is
-   * delivered off it ({@link OffStackErrors}), so what follows a rejected call never sends the
-   * next store call from inside the store's own write.
+   * {@code call} as every engine store call is made: bounded by the store timeout, and with an
+   * error signalled on the caller's stack delivered off it ({@link OffStackErrors}), so what
+   * follows a rejected call never sends the next store call from inside the store's own write.
    */
   <T> Mono<T> guarded(Mono<T> call) {
-    return OffStackErrors.of(call, scheduler);
+    return OffStackErrors.of(call.timeout(timeout, scheduler), scheduler);
   }
 
   /** The store, for the calls the engine makes without a wrapper (the hit path's GET, watches). */

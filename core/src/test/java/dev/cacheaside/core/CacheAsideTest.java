@@ -400,6 +400,7 @@ class CacheAsideTest {
     FaultyStore faulty = new FaultyStore(store);
     CacheAside<String, String> cache = CacheAside.<String, String>builder("t").store(faulty)
         .codec(Codec.utf8()).clock(clock).build();
+    cache.cacheAside("other", k -> Mono.just("v")).block();  // the generation is known
     faulty.failing = true;
     StepVerifier.create(cache.writeThenInvalidate("k", Mono.just("committed")))
         .expectNext("committed").verifyComplete();

@@ -72,4 +72,38 @@ class GenerationTest {
     StepVerifier.create(cache.cacheAside("k", k -> Mono.just("v"))).expectNext("v")
         .verifyComplete();
   }
+
+  @Test
+  void generationNeverRead_storeDown_readsBypassTheStore_andRetryOncePerRefreshInterval() {
+    FaultyStore faulty = new FaultyStore(store);
+    CacheAside<String, String> cache = CacheAside.<String, String>builder("g").store(faulty)
+        .codec(Codec.utf8()).clock(clock).build();
+    faulty.failing = true;
+    for (int i = 0; i < 5; i++) {
+      StepVerifier.create(cache.cacheAside("k", k -> Mono.just("from the loader")))
+          .expectNext("from the loader").verifyComplete();
+    }
+    assertThat(cache.stats().storeErrors()).as("one failed generation read, then no store call")
+        .isEqualTo(1);
+    assertThat(faulty.gets).as("no entry read under a guessed generation").hasValue(0);
+    faulty.failing = false;
+    clock.advance(Duration.ofSeconds(1));
+    cache.cacheAside("k", k -> Mono.just("v")).block();
+    assertThat(faulty.gets).as("the cache is used again").hasValue(1);
+  }
+
+  @Test
+  void generationKnown_thenTheStoreFails_theLastValueIsKept_andReReadOncePerInterval() {
+    FaultyStore faulty = new FaultyStore(store);
+    CacheAside<String, String> cache = CacheAside.<String, String>builder("g").store(faulty)
+        .codec(Codec.utf8()).clock(clock).build();
+    cache.cacheAside("k", k -> Mono.just("v")).block();
+    faulty.failing = true;
+    clock.advance(Duration.ofSeconds(1));
+    for (int i = 0; i < 5; i++) {
+      cache.cacheAside("k", k -> Mono.just("v")).block();
+    }
+    long generationReadFailures = cache.stats().storeErrors() - 5 * 2; // GET and getOrLease each
+    assertThat(generationReadFailures).as("one failed generation read for five reads").isEqualTo(1);
+  }
 }

@@ -142,9 +142,9 @@ class ReadFlightTest {
     warm("a");
     store.gated = true;
     AtomicInteger restarts = new AtomicInteger();
-    Mono<Outcome<String>> flight = new ReadFlight<>(store,
+    Mono<Outcome<String>> flight = new ReadFlight<>(env(store),
         new Read<>("a", "t:a", k -> Mono.error(new AssertionError("no load expected"))),
-        new FreshOnly(), () -> { }, reactor.core.scheduler.Schedulers.immediate(), () -> {
+        new FreshOnly(), () -> { }, () -> {
           restarts.incrementAndGet();
           return Mono.just(Outcome.hit("fresh read"));
         });
@@ -158,9 +158,9 @@ class ReadFlightTest {
   @Test
   void subscriberAfterTheEnd_getsTheOutcomeWithoutAnotherRead() {
     warm("a");
-    Mono<Outcome<String>> flight = new ReadFlight<>(store,
+    Mono<Outcome<String>> flight = new ReadFlight<>(env(store),
         new Read<>("a", "t:a", k -> Mono.error(new AssertionError("no load expected"))),
-        new FreshOnly(), () -> { }, reactor.core.scheduler.Schedulers.immediate(), null);
+        new FreshOnly(), () -> { }, null);
     StepVerifier.create(flight).expectNextMatches(o -> "loaded-a".equals(o.value()))
         .verifyComplete();
     StepVerifier.create(flight).expectNextMatches(o -> o.kind() == Outcome.Kind.HIT)
@@ -298,5 +298,13 @@ class ReadFlightTest {
         Entries.Decoded<String> decoded) {
       return Mono.error(new AssertionError("no stale entry expected"));
     }
+  }
+
+  /** What a flight built by hand shares: the store, a real scheduler, a store timer of 1 s. */
+  static ReadFlight.Env env(CacheStore store) {
+    Flights<String> flights = new Flights<>(new StatsCounter());
+    Duration timeout = Duration.ofSeconds(1);
+    return new ReadFlight.Env(store, Schedulers.parallel(),
+        new StoreDeadline(timeout, Schedulers.parallel(), flights::waiting), flights, timeout);
   }
 }

@@ -1,0 +1,105 @@
+package dev.cacheaside.core;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.cacheaside.core.spi.CacheStore;
+import dev.cacheaside.core.spi.ForwardingCacheStore;
+import dev.cacheaside.core.spi.InMemoryCacheStore;
+import dev.cacheaside.testing.SchedulerClock;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.api.Test;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.test.StepVerifier;
+import reactor.test.scheduler.VirtualTimeScheduler;
+
+/**
+ * A store that stops answering (a frozen Redis, a client without a timeout) costs each read a
+ * bounded time: the store timeout, enforced by one timer per cache on the hit path and per call
+ * on the slow paths (issue 14). Time is virtual.
+ */
+class StoreTimeoutTest {
+  private static final Duration TIMEOUT = Duration.ofSeconds(1);
+
+  private final VirtualTimeScheduler time = VirtualTimeScheduler.create();
+  private final InMemoryCacheStore memory =
+      InMemoryCacheStore.builder().clock(new SchedulerClock(time)).build();
+
+  /** Answers generation reads; every other call hangs while {@link #frozen}, and is counted. */
+  static final class FreezingStore extends ForwardingCacheStore {
+    volatile boolean frozen;
+    final AtomicInteger cancelled = new AtomicInteger();
+
+    FreezingStore(CacheStore delegate) {
+      super(delegate);
+    }
+
+    @Override
+    protected <T> Mono<T> around(Operation operation, Mono<T> call) {
+      if (operation == Operation.GENERATION) {
+        return call;
+      }
+      return Mono.defer(() -> frozen ? Mono.<T>never().doOnCancel(cancelled::incrementAndGet)
+          : call);
+    }
+
+    @Override
+    protected <T> Flux<T> aroundMany(Operation operation, Flux<T> call) {
+      return Flux.defer(() -> frozen ? Flux.<T>never().doOnCancel(cancelled::incrementAndGet)
+          : call);
+    }
+  }
+
+  private final FreezingStore store = new FreezingStore(memory);
+
+  private CacheAside<String, String> cache(boolean shareReads) {
+    CacheAside<String, String> cache = CacheAside.<String, String>builder("frozen").store(store)
+        .codec(Codec.utf8()).clock(new SchedulerClock(time)).scheduler(time)
+        .shareReads(shareReads).storeTimeout(TIMEOUT).build();
+    cache.cacheAside("warm-up", k -> Mono.just("v")).block(Duration.ofSeconds(5));
+    return cache;
+  }
+
+  @ParameterizedTest(name = "shareReads={0}")
+  @ValueSource(booleans = {true, false})
+  void storeFrozen_eachReadIsAnsweredByTheLoaderWithinBoundedTime(boolean shareReads) {
+    CacheAside<String, String> cache = cache(shareReads);
+    store.frozen = true;
+    StepVerifier read = StepVerifier.create(cache.cacheAside("k", k -> Mono.just("loaded")))
+        .expectNext("loaded").expectComplete().verifyLater();
+    time.advanceTimeBy(TIMEOUT.multipliedBy(9).dividedBy(10));
+    assertThat(store.cancelled).as("nothing timed out before the store timeout").hasValue(0);
+    // GET (at most 1.25 × the timeout), the lease (1 ×), then the load, stored nowhere without
+    // a lease; a caller's own read first tries its own GET (1.25 ×): the read ends by 3.5 ×.
+    time.advanceTimeBy(TIMEOUT.multipliedBy(26).dividedBy(10));
+    read.verify(Duration.ofSeconds(5));
+    int cutOff = shareReads ? 2 : 3;
+    assertThat(store.cancelled).as("each store call cut off").hasValue(cutOff);
+    assertThat(cache.stats().storeErrors()).isEqualTo(cutOff);
+    assertThat(cache.stats().readsInFlight()).isZero();
+  }
+
+  @Test
+  void storeFrozen_invalidateFailsWithinTheStoreTimeout() {
+    CacheAside<String, String> cache = cache(true);
+    store.frozen = true;
+    StepVerifier invalidate = StepVerifier.create(cache.invalidate("k"))
+        .expectError(java.util.concurrent.TimeoutException.class).verifyLater();
+    time.advanceTimeBy(TIMEOUT);
+    invalidate.verify(Duration.ofSeconds(5));
+  }
+
+  @Test
+  void storeAnswersInTime_nothingIsCutOff() {
+    CacheAside<String, String> cache = cache(true);
+    for (int i = 0; i < 3; i++) {
+      StepVerifier.create(cache.cacheAside("k", k -> Mono.just("v"))).expectNext("v")
+          .verifyComplete();
+      time.advanceTimeBy(TIMEOUT);
+    }
+    assertThat(cache.stats().storeErrors()).isZero();
+  }
+}
