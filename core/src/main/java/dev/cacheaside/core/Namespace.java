@@ -38,7 +38,7 @@ final class Namespace<K> {
   private final CacheStore store;
   private final long refreshMillis;
   private final Clock clock;
-  private final StatsCounter stats;
+  private final StoreErrorLog errors;
   private final Scheduler scheduler;
   private final AtomicReference<Mono<Long>> refreshing = new AtomicReference<>();
   /** -1 until first read. */
@@ -49,13 +49,13 @@ final class Namespace<K> {
   private static final long NEVER_FAILED = Long.MIN_VALUE;
   private final Duration storeTimeout;
 
-  Namespace(CacheSettings<K, ?> settings, StatsCounter stats) {
+  Namespace(CacheSettings<K, ?> settings, StoreErrorLog errors) {
+    this.errors = errors;
     this.name = settings.name();
     this.keyFormat = settings.keyFormat();
     this.store = settings.store();
     this.refreshMillis = settings.generationRefresh().toMillis();
     this.clock = settings.clock();
-    this.stats = stats;
     this.scheduler = settings.scheduler();
     this.storeTimeout = settings.storeTimeout();
   }
@@ -126,7 +126,7 @@ final class Namespace<K> {
         : OffStackErrors.of(store.generation(name).timeout(storeTimeout, scheduler), scheduler)
             .defaultIfEmpty(0L)
             .doOnNext(this::remember)
-            .doOnError(e -> stats.storeErrors.increment()));
+            .doOnError(e -> errors.failed("generation", name, e)));
   }
 
   /** What {@link #generation()} says when it does not know. */
@@ -148,8 +148,7 @@ final class Namespace<K> {
         .defaultIfEmpty(0L)
         .doOnNext(this::remember)
         .onErrorResume(e -> {
-          stats.storeErrors.increment();
-          Log.CACHE.debug("cache '{}': generation read failed: {}", name, e.toString());
+          errors.failed("generation", name, e);
           long known = generation;
           if (known >= 0) {
             remember(known);

@@ -19,11 +19,12 @@ record Services<K, V>(
 
   static <K, V> Services<K, V> of(CacheSettings<K, V> settings) {
     StatsCounter stats = new StatsCounter();
+    StoreErrorLog errors = new StoreErrorLog(settings.name(), settings.scheduler(), stats);
     Entries<V> entries = new Entries<>(settings, stats);
-    StoreCalls calls = new StoreCalls(settings, stats);
+    StoreCalls calls = new StoreCalls(settings, stats, errors);
     Loads<V> loads = new Loads<>(settings, entries, calls, stats);
     Flights<V> flights = new Flights<>(stats);
-    return new Services<>(settings, stats, new Namespace<>(settings, stats), entries, calls, loads,
+    return new Services<>(settings, stats, new Namespace<>(settings, errors), entries, calls, loads,
         flights, new StoreDeadline(settings.storeTimeout(), settings.scheduler(), flights::waiting),
         new LeaseWaiter(settings, stats),
         new BackgroundRefresher<>(settings, stats, calls, loads));

@@ -10,7 +10,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import org.jspecify.annotations.Nullable;
-import reactor.core.Exceptions;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Scheduler;
 
@@ -26,15 +25,15 @@ final class StoreCalls {
     static final LeaseTry FAILED = new LeaseTry(null, true);
   }
 
-  private final String cacheName;
   private final CacheStore store;
   private final Duration leaseTtl;
   private final StatsCounter stats;
   private final Scheduler scheduler;
   private final Duration timeout;
+  private final StoreErrorLog errors;
 
-  StoreCalls(CacheSettings<?, ?> settings, StatsCounter stats) {
-    this.cacheName = settings.name();
+  StoreCalls(CacheSettings<?, ?> settings, StatsCounter stats, StoreErrorLog errors) {
+    this.errors = errors;
     this.store = settings.store();
     this.leaseTtl = settings.leaseTtl();
     this.stats = stats;
@@ -58,10 +57,7 @@ final class StoreCalls {
 
   /** Counts and logs a failed store call; {@code what} names the key(s). */
   void failed(String operation, String what, Throwable e) {
-    Exceptions.throwIfJvmFatal(e);
-    stats.storeErrors.increment();
-    Log.CACHE.debug("cache '{}': store {} of {} failed: {}", cacheName, operation, what,
-        e.toString());
+    errors.failed(operation, what, e);
   }
 
   /** {@code getOrLease}; empty when the store failed. */
