@@ -38,7 +38,7 @@ final class DefaultCacheAside<K, V> implements CacheAside<K, V> {
   @Override
   public CacheStats stats() {
     return services.stats().snapshot(services.flights().size(),
-        services.refresher().inflightCount());
+        services.refresher().inflightCount(), settings.store().state());
   }
 
   @Override

@@ -1,5 +1,6 @@
 package dev.cacheaside.core;
 
+import dev.cacheaside.core.spi.StoreState;
 import dev.cacheaside.core.stats.CacheStats;
 import java.util.concurrent.atomic.LongAdder;
 
@@ -46,7 +47,7 @@ final class StatsCounter {
   }
 
   /** The counters now, with the two gauges the engine reads from its maps. */
-  CacheStats snapshot(long readsInFlight, long refreshesInFlight) {
+  CacheStats snapshot(long readsInFlight, long refreshesInFlight, StoreState storeState) {
     return CacheStats.builder()
         .hits(hits.sum())
         .negativeHits(negativeHits.sum())
@@ -68,6 +69,7 @@ final class StatsCounter {
         .totalRefreshLeadMillis(totalRefreshLeadMillis.sum())
         .readsInFlight(readsInFlight)
         .refreshesInFlight(refreshesInFlight)
+        .storeState(storeState)
         .build();
   }
 }

@@ -164,6 +164,16 @@ public interface CacheStore {
   }
 
   /**
+   * What the store knows of its own health, without I/O: {@link StoreState#UP} by default. A
+   * decorator that skips a failing store (a circuit breaker) says {@link StoreState#DOWN} while
+   * it does, and {@link StoreState#DEGRADED} while it recovers or owes work. Cheap enough to
+   * call on every metrics scrape.
+   */
+  default StoreState state() {
+    return StoreState.UP;
+  }
+
+  /**
    * A new, practically unique lease token for stores that must mint their own (Redis: the script
    * sets the token it is given). 128 random bits from {@link ThreadLocalRandom}: leases need
    * uniqueness, not secrecy, and {@code UUID.randomUUID()} may block reading the entropy device.

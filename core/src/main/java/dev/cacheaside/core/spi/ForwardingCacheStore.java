@@ -186,6 +186,12 @@ public abstract class ForwardingCacheStore implements CacheStore {
     return around(Operation.PING, delegate.ping());
   }
 
+  /** The delegate's state: a decorator that knows better overrides it. */
+  @Override
+  public StoreState state() {
+    return delegate.state();
+  }
+
   /**
    * Forwards to the delegate without {@link #around}: it is a hint, not a call on the store, and
    * usually never completes, so a hook that times out or retries calls must not see it.

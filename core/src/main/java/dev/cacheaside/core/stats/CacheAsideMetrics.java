@@ -1,6 +1,7 @@
 package dev.cacheaside.core.stats;
 
 import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tag;
 import io.micrometer.core.instrument.Tags;
@@ -26,7 +27,8 @@ import org.jspecify.annotations.Nullable;
  * {@code cache.invalidation.failures}; {@code cache.refreshes} (background early refreshes) with
  * {@code result} = {@code success}, {@code failure}; {@code cache.refresh.lead} (seconds between
  * successful refreshes and the expiries they pre-empted, total: divide its rate by the rate of
- * successful refreshes for the mean lead time).
+ * successful refreshes for the mean lead time); the gauges {@code cache.reads.in.flight} and
+ * {@code cache.store.state} (0 up, 1 degraded, 2 down: {@code StoreState}).
  *
  * @since 0.1
  */
@@ -78,6 +80,12 @@ public final class CacheAsideMetrics implements MeterBinder {
             c -> c.stats().totalRefreshLeadMillis() / (double) TimeUnit.SECONDS.toMillis(1))
         .tags(tags).baseUnit("seconds")
         .description("time by which early refreshes pre-empted expiry, summed")
+        .register(registry);
+    Gauge.builder("cache.reads.in.flight", cache, c -> c.stats().readsInFlight())
+        .tags(tags).description("reads of distinct keys in flight in this JVM")
+        .register(registry);
+    Gauge.builder("cache.store.state", cache, c -> c.stats().storeState().ordinal())
+        .tags(tags).description("the store's state: 0 up, 1 degraded, 2 down (reads skip it)")
         .register(registry);
   }
 

@@ -1,5 +1,6 @@
 package dev.cacheaside.core.stats;
 
+import dev.cacheaside.core.spi.StoreState;
 import java.util.Arrays;
 import java.util.Locale;
 import java.util.Objects;
@@ -13,8 +14,8 @@ import java.util.Objects;
  * counter not set is zero.
  *
  * <p>Counters only grow; {@link #minus} gives what happened between two snapshots. The two
- * gauges ({@link #readsInFlight()}, {@link #refreshesInFlight()}) are the state at the moment of
- * the snapshot and are not subtracted.
+ * gauges ({@link #readsInFlight()}, {@link #refreshesInFlight()}, {@link #storeState()}) are the
+ * state at the moment of the snapshot and are not subtracted.
  *
  * @since 0.1
  */
@@ -32,9 +33,11 @@ public final class CacheStats {
   private static final CacheStats EMPTY = builder().build();
 
   private final long[] values;
+  private final StoreState storeState;
 
-  private CacheStats(long[] values) {
+  private CacheStats(long[] values, StoreState storeState) {
     this.values = values;
+    this.storeState = storeState;
   }
 
   /** All counters zero. */
@@ -155,6 +158,11 @@ public final class CacheStats {
     return values[Name.REFRESHES_IN_FLIGHT.ordinal()];
   }
 
+  /** What the store said of its health when the snapshot was taken (a gauge). */
+  public StoreState storeState() {
+    return storeState;
+  }
+
   /** Reads answered by the cache (fresh, negative or stale) plus misses. */
   public long requests() {
     return hits() + negativeHits() + staleHits() + misses();
@@ -192,17 +200,18 @@ public final class CacheStats {
         difference[name.ordinal()] -= earlier.values[name.ordinal()];
       }
     }
-    return new CacheStats(difference);
+    return new CacheStats(difference, storeState);
   }
 
   @Override
   public boolean equals(Object o) {
-    return o instanceof CacheStats other && Arrays.equals(values, other.values);
+    return o instanceof CacheStats other && Arrays.equals(values, other.values)
+        && storeState == other.storeState;
   }
 
   @Override
   public int hashCode() {
-    return Arrays.hashCode(values);
+    return 31 * Arrays.hashCode(values) + storeState.hashCode();
   }
 
   @Override
@@ -213,7 +222,7 @@ public final class CacheStats {
       text.append(name.ordinal() == 0 ? "" : ", ").append(words).append('=')
           .append(values[name.ordinal()]);
     }
-    return text.append(']').toString();
+    return text.append(", store_state=").append(storeState).append(']').toString();
   }
 
   /**
@@ -223,6 +232,7 @@ public final class CacheStats {
    */
   public static final class Builder {
     private final long[] values = new long[NAMES.length];
+    private StoreState storeState = StoreState.UP;
 
     private Builder() {}
 
@@ -331,9 +341,15 @@ public final class CacheStats {
       return this;
     }
 
+    /** Sets {@link CacheStats#storeState()}; {@link StoreState#UP} when not set. */
+    public Builder storeState(StoreState state) {
+      storeState = Objects.requireNonNull(state, "state must not be null");
+      return this;
+    }
+
     /** The snapshot. */
     public CacheStats build() {
-      return new CacheStats(values.clone());
+      return new CacheStats(values.clone(), storeState);
     }
   }
 }
