@@ -2,6 +2,7 @@ package dev.cacheaside.redis;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.cacheaside.core.testkit.CacheStoreContract;
 import dev.cacheaside.core.spi.StoreLookup;
 import dev.cacheaside.testing.RedisExtension;
 import dev.cacheaside.testing.TestRedis;
