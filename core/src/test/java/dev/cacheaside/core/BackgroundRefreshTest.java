@@ -4,12 +4,13 @@ import dev.cacheaside.core.spi.InMemoryCacheStore;
 import dev.cacheaside.core.stats.CacheAsideMetrics;
 import dev.cacheaside.core.stats.CacheStats;
 import dev.cacheaside.testing.MutableClock;
-import dev.cacheaside.testing.SchedulerClock;
+import dev.cacheaside.testing.VirtualTime;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -18,7 +19,7 @@ import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -37,14 +38,11 @@ import reactor.test.scheduler.VirtualTimeScheduler;
  * The Redis module runs the same scenarios against a real Redis.
  */
 class BackgroundRefreshTest {
-  private final VirtualTimeScheduler time = VirtualTimeScheduler.create();
-  private final SchedulerClock clock = new SchedulerClock(time);
+  @RegisterExtension
+  final VirtualTime virtual = new VirtualTime();
+  private final VirtualTimeScheduler time = virtual.scheduler();
+  private final Clock clock = virtual.clock();
   private final InMemoryCacheStore store = InMemoryCacheStore.builder().clock(clock).build();
-
-  @AfterEach
-  void tearDown() {
-    time.dispose();
-  }
 
   private CacheAsideBuilder<String, String> instance() {
     return CacheAside.<String, String>builder("t").store(store).codec(Codec.utf8()).clock(clock)

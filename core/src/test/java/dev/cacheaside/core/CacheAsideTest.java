@@ -2,6 +2,8 @@ package dev.cacheaside.core;
 
 import dev.cacheaside.core.spi.InMemoryCacheStore;
 import dev.cacheaside.core.stats.CacheStats;
+import dev.cacheaside.core.testkit.CountingLoader;
+import dev.cacheaside.core.testkit.FaultyStore;
 import dev.cacheaside.testing.Latches;
 import dev.cacheaside.testing.MutableClock;
 
@@ -31,17 +33,6 @@ class CacheAsideTest {
 
   private CacheAsideBuilder<String, String> builder() {
     return CacheAside.<String, String>builder("t").store(store).codec(Codec.utf8()).clock(clock);
-  }
-
-  /** A loader that counts its calls and answers "value-of-" + key. */
-  private static final class CountingLoader implements Function<String, Mono<String>> {
-    final AtomicInteger calls = new AtomicInteger();
-
-    @Override
-    public Mono<String> apply(String key) {
-      calls.incrementAndGet();
-      return Mono.just("value-of-" + key);
-    }
   }
 
   @ParameterizedTest(name = "shareReads={0}")
@@ -312,13 +303,13 @@ class CacheAsideTest {
     FaultyStore faulty = new FaultyStore(store);
     CacheAside<String, String> cache = CacheAside.<String, String>builder("t").store(faulty)
         .codec(Codec.utf8()).clock(clock).build();
-    faulty.failing = true;
+    faulty.mode = FaultyStore.Mode.DOWN;
     CountingLoader loader = new CountingLoader();
     StepVerifier.create(cache.cacheAside("k", loader)).expectNext("value-of-k").verifyComplete();
     StepVerifier.create(cache.invalidate("k")).expectErrorMessage("store is down")
         .verify(Duration.ofSeconds(5));
     assertThat(cache.stats().storeErrors()).isGreaterThanOrEqualTo(2);
-    faulty.failing = false;
+    faulty.mode = FaultyStore.Mode.UP;
     StepVerifier.create(cache.cacheAside("k", loader)).expectNext("value-of-k").verifyComplete();
     assertThat(loader.calls).as("nothing was stored while the store was down").hasValue(2);
   }
@@ -400,7 +391,7 @@ class CacheAsideTest {
     FaultyStore faulty = new FaultyStore(store);
     CacheAside<String, String> cache = CacheAside.<String, String>builder("t").store(faulty)
         .codec(Codec.utf8()).clock(clock).build();
-    faulty.failing = true;
+    faulty.mode = FaultyStore.Mode.DOWN;
     StepVerifier.create(cache.writeThenInvalidate("k", Mono.just("committed")))
         .expectNext("committed").verifyComplete();
     assertThat(faulty.deletes).as("first try and three retries").hasValue(4);

@@ -11,6 +11,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import reactor.core.publisher.Mono;
 import reactor.test.StepVerifier;
+import dev.cacheaside.core.testkit.FaultyStore;
 
 class GenerationTest {
   private final MutableClock clock = new MutableClock();
@@ -68,7 +69,7 @@ class GenerationTest {
     FaultyStore faulty = new FaultyStore(store);
     CacheAside<String, String> cache = CacheAside.<String, String>builder("g").store(faulty)
         .codec(Codec.utf8()).clock(clock).build();
-    faulty.failing = true;
+    faulty.mode = FaultyStore.Mode.DOWN;
     StepVerifier.create(cache.cacheAside("k", k -> Mono.just("v"))).expectNext("v")
         .verifyComplete();
   }

@@ -6,7 +6,7 @@ import dev.cacheaside.core.spi.InMemoryCacheStore;
 import dev.cacheaside.core.spi.StoreLookup;
 import dev.cacheaside.core.spi.CacheStore.KeyedLookup;
 import dev.cacheaside.testing.Latches;
-import dev.cacheaside.testing.SchedulerClock;
+import dev.cacheaside.testing.VirtualTime;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -22,7 +22,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -39,15 +39,12 @@ import reactor.test.scheduler.VirtualTimeScheduler;
  * The Redis module runs the same scenarios against a real Redis.
  */
 class LeaseTest {
-  private final VirtualTimeScheduler time = VirtualTimeScheduler.create();
+  @RegisterExtension
+  final VirtualTime virtual = new VirtualTime();
+  private final VirtualTimeScheduler time = virtual.scheduler();
   /** Wall time for entries and leases, driven by the same virtual time as the timers. */
-  private final Clock clock = new SchedulerClock(time);
+  private final Clock clock = virtual.clock();
   private final InMemoryCacheStore store = InMemoryCacheStore.builder().clock(clock).build();
-
-  @AfterEach
-  void tearDown() {
-    time.dispose();
-  }
 
   private CacheAsideBuilder<String, String> instance() {
     return CacheAside.<String, String>builder("t").store(store).codec(Codec.utf8()).clock(clock)

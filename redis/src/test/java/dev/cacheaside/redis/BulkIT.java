@@ -9,7 +9,8 @@ import dev.cacheaside.core.CacheAside;
 import dev.cacheaside.core.CacheAsideBuilder;
 import dev.cacheaside.core.spi.CacheStore;
 import dev.cacheaside.core.Codec;
-import dev.cacheaside.core.spi.ForwardingCacheStore;
+import dev.cacheaside.core.testkit.CountingStore;
+import dev.cacheaside.core.testkit.Database;
 import dev.cacheaside.redis.RedisFixture.Topology;
 import dev.cacheaside.testing.TestPostgres;
 import dev.cacheaside.testing.TestSchema;
@@ -19,8 +20,6 @@ import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.ConnectionFactory;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Collection;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -59,39 +58,6 @@ class BulkIT {
     RedisFixture fixture = topology.open();
     fixtures.add(fixture);
     return fixture;
-  }
-
-  /** A store decorator counting the multi-gets the cache asks for (one per window). */
-  private static final class CountingStore extends ForwardingCacheStore {
-    final AtomicInteger getAlls = new AtomicInteger();
-
-    CountingStore(CacheStore delegate) {
-      super(delegate);
-    }
-
-    @Override
-    public Mono<Map<String, byte[]>> getAll(Collection<String> keys) {
-      return super.getAll(keys).doOnSubscribe(s -> getAlls.incrementAndGet());
-    }
-  }
-
-  /** An in-memory source of truth: ids below {@code size} exist. Records every call. */
-  private static final class Rows implements BulkLoader<Integer, String> {
-    final int size;
-    final List<Set<Integer>> calls = new CopyOnWriteArrayList<>();
-    volatile Mono<?> gate = Mono.empty();
-
-    Rows(int size) {
-      this.size = size;
-    }
-
-    @Override
-    public Mono<Map<Integer, String>> load(Set<Integer> keys) {
-      calls.add(Set.copyOf(keys));
-      Map<Integer, String> found = new HashMap<>();
-      keys.stream().filter(k -> k < size).forEach(k -> found.put(k, "v" + k));
-      return gate.then(Mono.just(found));
-    }
   }
 
   private static CacheAsideBuilder<Integer, String> cache(CacheStore store) {
@@ -160,7 +126,7 @@ class BulkIT {
       Topology topology) {
     RedisFixture redis = open(topology);
     CacheAside<Integer, String> cache = cache(redis.store).build();
-    Rows rows = new Rows(100);
+    Database rows = new Database(100);
     List<Integer> keys = List.of(1, 500, 1, 2, 501, 2, 1);
 
     List<BulkResult<Integer, String>> first =
@@ -193,7 +159,7 @@ class BulkIT {
     })).expectNext("single-7").expectComplete().verifyLater();
     RedisFixture.poll("single-key lease taken", Duration.ofSeconds(10),
         () -> Mono.just(singleLoads.get() == 1));
-    Rows rows = new Rows(100);
+    Database rows = new Database(100);
     Sinks.Empty<Void> bulkGate = Sinks.empty();
     rows.gate = bulkGate.asMono();
     StepVerifier bulk = StepVerifier.create(
@@ -252,12 +218,12 @@ class BulkIT {
     RedisFixture redis = open(topology);
     CacheAside<Integer, String> cache = cache(redis.store).bulkWindow(4, Duration.ofSeconds(1))
         .bulkMaxLoadChunk(2).bulkConcurrency(8).build();
-    all(cache.cacheAsideAll(Flux.just(3, 10), new Rows(100)));
+    all(cache.cacheAsideAll(Flux.just(3, 10), new Database(100)));
     // Chunks with larger keys answer sooner.
     BulkLoader<Integer, String> loader = keys -> {
       int max = keys.stream().mapToInt(Integer::intValue).max().orElseThrow();
       return Mono.delay(Duration.ofMillis(Math.max(1, 200 - 10L * max)))
-          .then(new Rows(15).load(keys));
+          .then(new Database(15).load(keys));
     };
     List<Integer> keys = List.of(1, 2, 3, 4, 18, 5, 10, 6, 7, 2, 8, 9, 11, 12, 13, 3, 14);
     List<BulkResult<Integer, String>> results =
@@ -273,7 +239,7 @@ class BulkIT {
     RedisFixture redis = open(topology);
     CacheAside<Integer, String> cache = cache(redis.store).bulkWindow(20, Duration.ofSeconds(1))
         .bulkConcurrency(3).build();
-    Rows rows = new Rows(Integer.MAX_VALUE);
+    Database rows = new Database(Integer.MAX_VALUE);
     Sinks.Empty<Void> gate = Sinks.empty();
     rows.gate = gate.asMono();
     AtomicLong pulled = new AtomicLong();
@@ -305,7 +271,7 @@ class BulkIT {
   void errorInOneChunk_failsOnlyItsKeys_cachesNothingOfIt(Topology topology) {
     RedisFixture redis = open(topology);
     CacheAside<Integer, String> cache = cache(redis.store).bulkMaxLoadChunk(5).build();
-    Rows rows = new Rows(100);
+    Database rows = new Database(100);
     BulkLoader<Integer, String> failingOn7 = keys -> keys.contains(7)
         ? Mono.error(new IllegalStateException("db timeout"))
         : rows.load(keys);
@@ -344,7 +310,7 @@ class BulkIT {
     BulkLoader<Integer, String> loader = keys -> {
       loads.incrementAndGet();
       return keys.contains(13) ? Mono.error(new IllegalStateException("db"))
-          : Mono.delay(Duration.ofMillis(1)).then(new Rows(150).load(keys));
+          : Mono.delay(Duration.ofMillis(1)).then(new Database(150).load(keys));
     };
     Flux<?> work = Flux.range(0, 240)
         .flatMap(i -> {
@@ -372,7 +338,7 @@ class BulkIT {
   void cluster_oneWindowSpreadOverEveryMaster_storedWhereItsSlotLives(Topology topology) {
     RedisFixture redis = open(topology);
     CacheAside<Integer, String> cache = cache(redis.store).build();
-    Rows rows = new Rows(1_000);
+    Database rows = new Database(1_000);
     all(cache.cacheAsideAll(Flux.range(0, 300), rows));
     assertThat(rows.calls).as("one window, one load, whatever the slots").hasSize(1);
     Set<String> nodes = new HashSet<>();

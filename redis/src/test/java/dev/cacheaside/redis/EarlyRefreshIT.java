@@ -13,6 +13,7 @@ import dev.cacheaside.core.CacheAsideBuilder;
 import dev.cacheaside.core.stats.CacheStats;
 import dev.cacheaside.core.Codec;
 import dev.cacheaside.core.EarlyRefresh;
+import dev.cacheaside.core.testkit.QuiescentStore;
 import dev.cacheaside.redis.RedisFixture.Topology;
 import java.nio.ByteBuffer;
 import java.time.Clock;

@@ -1,7 +1,8 @@
 /**
  * Core's test kit, shipped to the other modules' tests as core's {@code test-jar}: the suite
- * every store must pass ({@link dev.cacheaside.core.testkit.CacheStoreContract}). Fakes of our own
- * SPI only: Redis and PostgreSQL are never faked (the {@code testing} module gives tests the real
+ * every store must pass ({@link dev.cacheaside.core.testkit.CacheStoreContract}) and the fakes of
+ * our own SPI and loaders that several modules' tests use, so each exists once. Fakes of our SPI
+ * only: Redis and PostgreSQL are never faked (the {@code testing} module gives tests the real
  * ones).
  */
 @NullMarked
