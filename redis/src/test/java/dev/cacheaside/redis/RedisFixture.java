@@ -163,6 +163,18 @@ final class RedisFixture implements AutoCloseable {
     STANDALONE,
     CLUSTER;
 
+    /**
+     * A store on the JVM's test server of this kind, on connections of its own, as an
+     * application instance opens it. The caller closes it.
+     */
+    RedisCacheStore newStore() {
+      return switch (this) {
+        case STANDALONE -> RedisCacheStore.create(dev.cacheaside.testing.TestRedis.get().client());
+        case CLUSTER -> RedisCacheStore.create(
+            dev.cacheaside.testing.TestRedisCluster.get().client());
+      };
+    }
+
     /** A fixture on the JVM's test server, emptied first. */
     RedisFixture open() {
       return switch (this) {
