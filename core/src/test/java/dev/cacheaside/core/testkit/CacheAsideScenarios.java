@@ -605,12 +605,17 @@ public abstract class CacheAsideScenarios {
     clock.advance(Duration.ofSeconds(16));
     assertThat(read(cache, "k", loader)).as("the hit is served at once").isEqualTo("old");
     Latches.await(refreshLoading, "the refresh to be loading");
+    assertThat(calls).as("the refresh called the loader").hasValue(2);
+    assertThat(cache.stats().refreshesInFlight()).as("the refresh is held").isOne();
     StepVerifier.create(cache.writeThenInvalidate("k", Mono.fromRunnable(() -> row.set("new"))))
         .verifyComplete();
     assertThat(read(cache, "k", loader))
         .as("a read after the invalidation does not join the refresh that began before it")
         .isEqualTo("new");
     held.tryEmitValue("go");
+    // The refresh goes on on the refresh scheduler: wait until it has ended (its store, or its
+    // refused store, included), not only until no store call is running at this moment.
+    Poll.until("the refresh to end", WAIT, () -> cache.stats().refreshesInFlight() == 0);
     QuiescentStore.awaitQuiet(pending);
     assertThat(cache.stats().refreshes()).isOne();
     CacheAside<String, String> other = quiet("refresh", clock).leases(leases)
@@ -663,12 +668,14 @@ public abstract class CacheAsideScenarios {
       pauses.add(attempts.get(i) - attempts.get(i - 1));
     }
     assertThat(pauses).containsExactly(1_000L, 2_000L, 4_000L, 8_000L, 16_000L);
+    assertThat(cache.stats().refreshes()).isEqualTo(6);
     assertThat(cache.stats().refreshFailures()).isEqualTo(6);
     assertThat(cache.stats().misses()).as("stats %s", cache.stats()).isOne();
     byte[] after = await(look().get("refresh:k"));
     assertThat(after).as("the failed refreshes left the entry as it was").isEqualTo(entry);
     assertThat(ByteBuffer.wrap(after).getLong(11) - loadedAt)
         .as("so it expires at its time: the envelope's expiresAt").isEqualTo(100_000L);
+
   }
 
   /**
