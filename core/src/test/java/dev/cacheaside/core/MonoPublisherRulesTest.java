@@ -3,7 +3,6 @@ package dev.cacheaside.core;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.cacheaside.core.Entries.Decoded;
 import dev.cacheaside.core.spi.CacheStore;
 import dev.cacheaside.core.spi.ForwardingCacheStore;
 import dev.cacheaside.core.spi.InMemoryCacheStore;
@@ -95,29 +94,6 @@ class MonoPublisherRulesTest {
     }
   }
 
-  /** Reads bytes as UTF-8; a miss ends with {@code missEnds}. */
-  private record Path(Mono<Outcome<String>> missEnds) implements ReadFlight.Path<String, String> {
-    @Override
-    public Decoded<String> decode(Read<String, String> read, byte[] bytes) {
-      return new Decoded<>(Decoded.State.FRESH, new String(bytes, UTF_8), null);
-    }
-
-    @Override
-    public Outcome<String> fresh(Read<String, String> read, Decoded<String> decoded) {
-      return decoded.outcome();
-    }
-
-    @Override
-    public Mono<Outcome<String>> miss(Read<String, String> read, @Nullable Throwable storeError) {
-      return missEnds;
-    }
-
-    @Override
-    public Mono<Outcome<String>> notFresh(Read<String, String> read, Decoded<String> decoded) {
-      return Mono.error(new AssertionError("no stale entry expected"));
-    }
-  }
-
   private static Read<String, String> read() {
     return new Read<>("k", "k", k -> Mono.error(new AssertionError("the path answers misses")));
   }
@@ -134,9 +110,9 @@ class MonoPublisherRulesTest {
 
   static Stream<Arguments> sources() {
     Source flightHit = gate -> new ReadFlight<>(new GatedStore(storeWithValue(), gate), read(),
-        new Path(Mono.empty()), () -> { });
+        new Utf8Path(Mono.empty()), () -> { });
     Source flightSlowPath = gate -> new ReadFlight<>(InMemoryCacheStore.create(), read(),
-        new Path(gate.then(Mono.just(Outcome.loaded("v")))), () -> { });
+        new Utf8Path(gate.then(Mono.just(Outcome.loaded("v")))), () -> { });
     Source callLoad = gate -> cache(InMemoryCacheStore.create())
         .cacheAside("k", k -> gate.then(Mono.just("v")));
     Source callHit = gate -> {
@@ -164,38 +140,45 @@ class MonoPublisherRulesTest {
     assertThat(recorder.signals).containsExactly("onSubscribe", "onNext v", "onComplete");
   }
 
+  /**
+   * Subscribes {@code tested}, then another subscriber that asks for the value; runs
+   * {@code beforeTheValue} on {@code tested}, opens the gate, and returns the other's signals.
+   */
+  private static List<String> besideAnother(Source source, Recorder tested,
+      Consumer<Recorder> beforeTheValue) {
+    Sinks.Empty<Void> gate = Sinks.empty();
+    Publisher<?> publisher = source.apply(gate.asMono());
+    Recorder other = new Recorder(s -> s.request(1), NOTHING);
+    publisher.subscribe(tested);
+    publisher.subscribe(other);
+    beforeTheValue.accept(tested);
+    gate.tryEmitEmpty();
+    return other.signals;
+  }
+
   @ParameterizedTest(name = "{0}")
   @MethodSource("sources")
   void rule306_requestAfterCancel_isANoOp(String name, Source source) {
-    Sinks.Empty<Void> gate = Sinks.empty();
-    Publisher<?> publisher = source.apply(gate.asMono());
     Recorder cancelled = new Recorder(s -> {
       s.cancel();
       s.request(1);
     }, NOTHING);
-    Recorder other = new Recorder(s -> s.request(1), NOTHING);
-    publisher.subscribe(cancelled);
-    publisher.subscribe(other);
-    gate.tryEmitEmpty();
+    List<String> other = besideAnother(source, cancelled, r -> { });
     assertThat(cancelled.signals).containsExactly("onSubscribe");
-    assertThat(other.signals).as("a subscriber that did not cancel")
+    assertThat(other).as("a subscriber that did not cancel")
         .containsExactly("onSubscribe", "onNext v", "onComplete");
   }
 
   @ParameterizedTest(name = "{0}")
   @MethodSource("sources")
   void rule312_cancelWithDemandBeforeTheValue_noFurtherSignal(String name, Source source) {
-    Sinks.Empty<Void> gate = Sinks.empty();
-    Publisher<?> publisher = source.apply(gate.asMono());
     Recorder cancelled = new Recorder(s -> s.request(1), NOTHING);
-    Recorder other = new Recorder(s -> s.request(1), NOTHING);
-    publisher.subscribe(cancelled);
-    publisher.subscribe(other);
-    cancelled.subscription.cancel();
-    cancelled.subscription.cancel(); // 3.7: a second cancel is a no-op too
-    gate.tryEmitEmpty();
+    List<String> other = besideAnother(source, cancelled, r -> {
+      r.subscription.cancel();
+      r.subscription.cancel(); // 3.7: a second cancel is a no-op too
+    });
     assertThat(cancelled.signals).containsExactly("onSubscribe");
-    assertThat(other.signals).as("a subscriber that did not cancel")
+    assertThat(other).as("a subscriber that did not cancel")
         .containsExactly("onSubscribe", "onNext v", "onComplete");
   }
 

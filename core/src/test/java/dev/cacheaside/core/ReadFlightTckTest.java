@@ -2,11 +2,9 @@ package dev.cacheaside.core;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
 
-import dev.cacheaside.core.Entries.Decoded;
 import dev.cacheaside.core.spi.InMemoryCacheStore;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicLong;
-import org.jspecify.annotations.Nullable;
 import org.reactivestreams.Publisher;
 import org.reactivestreams.tck.PublisherVerification;
 import org.reactivestreams.tck.TestEnvironment;
@@ -32,29 +30,6 @@ public class ReadFlightTckTest extends PublisherVerification<Outcome<String>> {
     super(new TestEnvironment(2_000, 100));
   }
 
-  /** Reads the bytes as UTF-8; a miss ends as {@code missEnds}, nothing else is expected. */
-  private record Path(Mono<Outcome<String>> missEnds) implements ReadFlight.Path<String, String> {
-    @Override
-    public Decoded<String> decode(Read<String, String> read, byte[] bytes) {
-      return new Decoded<>(Decoded.State.FRESH, new String(bytes, UTF_8), null);
-    }
-
-    @Override
-    public Outcome<String> fresh(Read<String, String> read, Decoded<String> decoded) {
-      return decoded.outcome();
-    }
-
-    @Override
-    public Mono<Outcome<String>> miss(Read<String, String> read, @Nullable Throwable storeError) {
-      return missEnds;
-    }
-
-    @Override
-    public Mono<Outcome<String>> notFresh(Read<String, String> read, Decoded<String> decoded) {
-      return Mono.error(new AssertionError("no stale entry expected"));
-    }
-  }
-
   private ReadFlight<String, String> flight(boolean present, Mono<Outcome<String>> missEnds) {
     String key = "tck:" + keys.incrementAndGet();
     if (present) {
@@ -62,7 +37,7 @@ public class ReadFlightTckTest extends PublisherVerification<Outcome<String>> {
     }
     return new ReadFlight<>(store,
         new Read<>(key, key, k -> Mono.error(new AssertionError("the path answers misses"))),
-        new Path(missEnds), () -> { });
+        new Utf8Path(missEnds), () -> { });
   }
 
   @Override
