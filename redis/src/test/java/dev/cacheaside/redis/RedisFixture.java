@@ -43,16 +43,29 @@ final class RedisFixture implements AutoCloseable {
     this.clusterConnection = clusterConnection;
   }
 
+  /**
+   * A store on {@code client}'s own connections, as an application creates one: the one place the
+   * tests that do not test a way of creating a store create one.
+   */
+  static RedisCacheStore storeOn(RedisClient client) {
+    return RedisCacheStore.create(client);
+  }
+
+  /** A store on {@code client}'s own connections: see {@link #storeOn(RedisClient)}. */
+  static RedisCacheStore storeOn(RedisClusterClient client) {
+    return RedisCacheStore.create(client);
+  }
+
   static RedisFixture standalone(RedisClient client) {
     StatefulRedisConnection<String, byte[]> connection = client.connect(RedisCacheStore.codec());
-    return new RedisFixture(Topology.STANDALONE, RedisCacheStore.create(client), connection,
+    return new RedisFixture(Topology.STANDALONE, storeOn(client), connection,
         connection.sync(), connection.reactive(), null);
   }
 
   static RedisFixture cluster(RedisClusterClient client) {
     StatefulRedisClusterConnection<String, byte[]> connection =
         client.connect(RedisCacheStore.codec());
-    return new RedisFixture(Topology.CLUSTER, RedisCacheStore.create(client), connection,
+    return new RedisFixture(Topology.CLUSTER, storeOn(client), connection,
         connection.sync(), connection.reactive(), connection);
   }
 
@@ -169,9 +182,8 @@ final class RedisFixture implements AutoCloseable {
      */
     RedisCacheStore newStore() {
       return switch (this) {
-        case STANDALONE -> RedisCacheStore.create(dev.cacheaside.testing.TestRedis.get().client());
-        case CLUSTER -> RedisCacheStore.create(
-            dev.cacheaside.testing.TestRedisCluster.get().client());
+        case STANDALONE -> storeOn(dev.cacheaside.testing.TestRedis.get().client());
+        case CLUSTER -> storeOn(dev.cacheaside.testing.TestRedisCluster.get().client());
       };
     }
 
