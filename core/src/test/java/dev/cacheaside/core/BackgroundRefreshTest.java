@@ -196,54 +196,6 @@ class BackgroundRefreshTest {
     assertThat(cache.stats().refreshes()).isZero();
   }
 
-  /**
-   * Kept here as well as in the scenario suite for its last step: the entry expires at its time
-   * and the caller then gets the loader's error. On Redis under a fake clock that step cannot be
-   * shown (Redis expires entries by its own clock), so the suite checks the envelope's expiry.
-   */
-  @Test
-  void failingLoader_oldValueServedUntilExpiry_refreshAttemptsBackedOff() {
-    CacheAside<String, String> cache = instance().ttl(Duration.ofSeconds(100))
-        .earlyRefresh(EarlyRefresh.ahead(0.5))
-        .refreshBackoff(Duration.ofSeconds(1), Duration.ofSeconds(30)).build();
-    List<Long> attempts = new ArrayList<>();
-    AtomicReference<Boolean> failing = new AtomicReference<>(false);
-    Function<String, Mono<String>> loader = key -> {
-      if (!failing.get()) {
-        return Mono.just("v1");
-      }
-      attempts.add(clock.millis());
-      return Mono.error(new IllegalStateException("database down"));
-    };
-    long loadedAt = clock.millis();
-    assertThat(readNow(cache, "k", loader)).contains("v1");
-    failing.set(true);
-
-    // a read every 100 ms until just before expiry: all served the old value at once
-    for (int i = 1; i < 1_000; i++) {
-      time.advanceTimeBy(Duration.ofMillis(100));
-      assertThat(readNow(cache, "k", loader)).contains("v1");
-    }
-    // first attempt at the entry's ahead point (45..50 s), then after 1, 2, 4, 8, 16 s; the next
-    // (30 s, the cap) would fall past the expiry at 100 s.
-    assertThat(attempts).hasSize(6);
-    long first = attempts.get(0) - loadedAt;
-    assertThat(first).isBetween(45_000L, 50_000L);
-    List<Long> pauses = new ArrayList<>();
-    for (int i = 1; i < attempts.size(); i++) {
-      pauses.add(attempts.get(i) - attempts.get(i - 1));
-    }
-    assertThat(pauses).containsExactly(1_000L, 2_000L, 4_000L, 8_000L, 16_000L);
-    assertThat(cache.stats().refreshes()).isEqualTo(6);
-    assertThat(cache.stats().refreshFailures()).isEqualTo(6);
-    assertThat(cache.stats().misses()).isOne();
-
-    time.advanceTimeBy(Duration.ofMillis(100));
-    AtomicReference<Throwable> error = new AtomicReference<>();
-    cache.cacheAside("k", loader).subscribe(v -> { }, error::set);
-    assertThat(error.get()).as("the entry still expires at its time").hasMessage("database down");
-  }
-
   @Test
   void refreshRecovers_afterFailures_storesTheNewValue_backoffReset() {
     CacheAside<String, String> cache = instance().earlyRefresh(EarlyRefresh.ahead(0.5))

@@ -18,4 +18,9 @@ class InMemoryScenariosTest extends CacheAsideScenarios {
     }
     return store;
   }
+
+  @Override
+  protected boolean expiresByTheGivenClock() {
+    return true;
+  }
 }

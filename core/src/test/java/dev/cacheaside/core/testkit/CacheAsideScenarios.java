@@ -100,6 +100,16 @@ public abstract class CacheAsideScenarios {
    */
   protected abstract CacheStore instanceStore(Clock clock);
 
+  /**
+   * Whether the store drops entries by the clock given to {@link #instanceStore} (the in-memory
+   * store does; Redis expires them by its own clock, so under the tests' fake clock an entry is
+   * still there at its logical expiry). When it does, the scenarios also check what a read sees
+   * once an entry has expired.
+   */
+  protected boolean expiresByTheGivenClock() {
+    return false;
+  }
+
   /** A new instance of cache {@code name} of strings, on {@code clock}. */
   private CacheAsideBuilder<String, String> instance(String name, Clock clock) {
     return CacheAside.<String, String>builder(name).store(instanceStore(clock))
@@ -675,7 +685,11 @@ public abstract class CacheAsideScenarios {
     assertThat(after).as("the failed refreshes left the entry as it was").isEqualTo(entry);
     assertThat(ByteBuffer.wrap(after).getLong(11) - loadedAt)
         .as("so it expires at its time: the envelope's expiresAt").isEqualTo(100_000L);
-
+    if (expiresByTheGivenClock()) {
+      clock.advance(Duration.ofMillis(100));
+      StepVerifier.create(cache.cacheAside("k", loader)).as("the entry expired at its time")
+          .expectErrorMessage("database down").verify(WAIT);
+    }
   }
 
   /**
