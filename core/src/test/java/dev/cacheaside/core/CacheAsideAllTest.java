@@ -12,13 +12,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -34,6 +32,9 @@ import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
 import reactor.core.scheduler.Schedulers;
 import reactor.test.StepVerifier;
+import dev.cacheaside.core.testkit.FaultyStore;
+import dev.cacheaside.core.testkit.CountingStore;
+import dev.cacheaside.core.testkit.Database;
 
 /**
  * {@link CacheAside#cacheAsideAll} on the in-memory store, its store calls counted: round trips
@@ -47,35 +48,6 @@ class CacheAsideAllTest {
 
   private CacheAsideBuilder<Integer, String> builder() {
     return CacheAside.<Integer, String>builder("t").store(store).codec(Codec.utf8()).clock(clock);
-  }
-
-  /** The source of truth: ids below {@code size} exist, as "v" + id. Counts and records calls. */
-  private static final class Database implements BulkLoader<Integer, String> {
-    final int size;
-    final List<Set<Integer>> calls = new CopyOnWriteArrayList<>();
-    volatile Mono<?> gate = Mono.empty();
-
-    Database(int size) {
-      this.size = size;
-    }
-
-    @Override
-    public Mono<Map<Integer, String>> load(Set<Integer> keys) {
-      calls.add(Set.copyOf(keys));
-      Map<Integer, String> rows = new HashMap<>();
-      keys.stream().filter(k -> k < size).forEach(k -> rows.put(k, "v" + k));
-      return gate.then(Mono.just(rows));
-    }
-
-    Set<Integer> loadedKeys() {
-      Set<Integer> all = new HashSet<>();
-      calls.forEach(all::addAll);
-      return all;
-    }
-
-    int keysLoaded() {
-      return calls.stream().mapToInt(Set::size).sum();
-    }
   }
 
   private static List<BulkResult<Integer, String>> all(Flux<BulkResult<Integer, String>> results) {
@@ -472,7 +444,7 @@ class CacheAsideAllTest {
     Database db = new Database(100);
     all(cache.cacheAsideAll(Flux.range(0, 5), db));
     db.calls.clear();
-    faulty.failing = true;
+    faulty.mode = FaultyStore.Mode.DOWN;
 
     List<BulkResult<Integer, String>> results = all(cache.cacheAsideAll(Flux.range(0, 10), db));
 
@@ -480,7 +452,7 @@ class CacheAsideAllTest {
         .collect(Collectors.toMap(k -> k, k -> "v" + k)));
     assertThat(db.loadedKeys()).hasSize(10);
     assertThat(cache.stats().storeErrors()).as("getAll and getOrLeaseAll").isEqualTo(2);
-    faulty.failing = false;
+    faulty.mode = FaultyStore.Mode.UP;
     assertThat(memory.get("t:7").block()).as("no lease, nothing stored").isNull();
   }
 
@@ -576,12 +548,21 @@ class CacheAsideAllTest {
 
   @Test
   void leaseHeldElsewhere_waitBudgetSpent_loadsWithoutStoring() {
-    CacheAside<Integer, String> cache = builder().leaseWait(Duration.ofMillis(50)).build();
+    // Virtual time: the polls happen at their backoff steps whatever the machine's load.
+    reactor.test.scheduler.VirtualTimeScheduler time =
+        reactor.test.scheduler.VirtualTimeScheduler.create();
+    CacheAside<Integer, String> cache = builder().leaseWait(Duration.ofMillis(50)).scheduler(time)
+        .build();
     memory.getOrLease("t:3", Duration.ofMinutes(1)).block();
     Database db = new Database(100);
 
-    List<BulkResult<Integer, String>> results =
-        all(cache.cacheAsideAll(Flux.range(1, 3), db, BulkOrder.REQUEST));
+    java.util.concurrent.atomic.AtomicReference<List<BulkResult<Integer, String>>> answered =
+        new java.util.concurrent.atomic.AtomicReference<>();
+    cache.cacheAsideAll(Flux.range(1, 3), db, BulkOrder.REQUEST).collectList()
+        .subscribe(answered::set);
+    time.advanceTimeBy(Duration.ofMillis(100));
+    List<BulkResult<Integer, String>> results = answered.get();
+    assertThat(results).as("answered once the wait budget was spent").isNotNull();
 
     assertThat(results).extracting(BulkResult::value).containsExactly("v1", "v2", "v3");
     assertThat(db.calls).containsExactly(Set.of(1, 2), Set.of(3));

@@ -11,6 +11,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import reactor.core.publisher.Mono;
 import reactor.test.StepVerifier;
+import dev.cacheaside.core.testkit.FaultyStore;
 
 class GenerationTest {
   private final MutableClock clock = new MutableClock();
@@ -68,7 +69,7 @@ class GenerationTest {
     FaultyStore faulty = new FaultyStore(store);
     CacheAside<String, String> cache = CacheAside.<String, String>builder("g").store(faulty)
         .codec(Codec.utf8()).clock(clock).build();
-    faulty.failing = true;
+    faulty.mode = FaultyStore.Mode.DOWN;
     StepVerifier.create(cache.cacheAside("k", k -> Mono.just("v"))).expectNext("v")
         .verifyComplete();
   }
@@ -78,18 +79,22 @@ class GenerationTest {
     FaultyStore faulty = new FaultyStore(store);
     CacheAside<String, String> cache = CacheAside.<String, String>builder("g").store(faulty)
         .codec(Codec.utf8()).clock(clock).build();
-    faulty.failing = true;
+    faulty.mode = FaultyStore.Mode.DOWN;
     for (int i = 0; i < 5; i++) {
       StepVerifier.create(cache.cacheAside("k", k -> Mono.just("from the loader")))
           .expectNext("from the loader").verifyComplete();
     }
-    assertThat(cache.stats().storeErrors()).as("one failed generation read, then no store call")
-        .isEqualTo(1);
-    assertThat(faulty.gets).as("no entry read under a guessed generation").hasValue(0);
-    faulty.failing = false;
+    assertThat(cache.stats().storeErrors()).as("one failed generation read").isEqualTo(1);
+    assertThat(faulty.calls).as("no entry read under a guessed generation").hasValue(1);
+    faulty.mode = FaultyStore.Mode.UP;
     clock.advance(Duration.ofSeconds(1));
     cache.cacheAside("k", k -> Mono.just("v")).block();
-    assertThat(faulty.gets).as("the cache is used again").hasValue(1);
+    AtomicInteger loads = new AtomicInteger();
+    StepVerifier.create(cache.cacheAside("k", k -> {
+      loads.incrementAndGet();
+      return Mono.just("again");
+    })).as("the cache is used again").expectNext("v").verifyComplete();
+    assertThat(loads).hasValue(0);
   }
 
   @Test
@@ -98,7 +103,7 @@ class GenerationTest {
     CacheAside<String, String> cache = CacheAside.<String, String>builder("g").store(faulty)
         .codec(Codec.utf8()).clock(clock).build();
     cache.cacheAside("k", k -> Mono.just("v")).block();
-    faulty.failing = true;
+    faulty.mode = FaultyStore.Mode.DOWN;
     clock.advance(Duration.ofSeconds(1));
     for (int i = 0; i < 5; i++) {
       cache.cacheAside("k", k -> Mono.just("v")).block();

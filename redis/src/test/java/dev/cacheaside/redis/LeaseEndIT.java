@@ -2,6 +2,7 @@ package dev.cacheaside.redis;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.cacheaside.core.testkit.CacheStoreContract;
 import dev.cacheaside.core.BulkLoader;
 import dev.cacheaside.core.BulkResult;
 import dev.cacheaside.core.CacheAside;

@@ -1,6 +1,6 @@
 package dev.cacheaside.redis;
 
-import static dev.cacheaside.redis.CacheStoreContract.bytes;
+import static dev.cacheaside.core.testkit.CacheStoreContract.bytes;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

@@ -1,5 +1,6 @@
 package dev.cacheaside.redis;
 
+import dev.cacheaside.core.testkit.CacheStoreContract;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

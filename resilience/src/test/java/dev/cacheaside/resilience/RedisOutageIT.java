@@ -27,6 +27,7 @@ import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
 import reactor.test.StepVerifier;
+import dev.cacheaside.testing.Poll;
 
 /**
  * A real Redis killed, restarted, frozen ({@code SIGSTOP}) and thawed under a cache-aside read

@@ -28,6 +28,8 @@ import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
 import reactor.test.StepVerifier;
+import dev.cacheaside.testing.Poll;
+import dev.cacheaside.core.testkit.FaultyStore;
 
 /**
  * The decorator on the in-memory store behind a {@link FaultyStore}: reads keep being answered
