@@ -162,6 +162,16 @@ public interface CacheAside<K, V> extends CacheStatsSource {
    */
   Mono<Long> bumpGeneration();
 
+  /**
+   * The key the store holds {@code key}'s entry under now: its entry key in this cache's
+   * namespace, under the current generation, as the engine makes it. For tools and tests that look
+   * into the store (a Redis store's {@code valueKey(storeKey)} names the Redis key).
+   *
+   * @throws NullPointerException at once if {@code key} is null
+   * @throws IllegalArgumentException at once if the key format rejects it
+   */
+  Mono<String> storeKey(K key);
+
   /** A snapshot of the counters. */
   @Override
   CacheStats stats();

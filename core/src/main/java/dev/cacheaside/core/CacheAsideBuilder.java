@@ -34,6 +34,7 @@ public final class CacheAsideBuilder<K, V> {
   private Duration leaseBackoffMax = CacheAsideDefaults.LEASE_BACKOFF_MAX;
   private boolean shareReads = true;
   private int maxValueBytes = CacheAsideDefaults.MAX_VALUE_BYTES;
+  private int schemaVersion;
   private Duration generationRefresh = CacheAsideDefaults.GENERATION_REFRESH;
   private Clock clock = Clock.systemUTC();
   private Scheduler scheduler = Schedulers.parallel();
@@ -73,8 +74,12 @@ public final class CacheAsideBuilder<K, V> {
   }
 
   /**
-   * How a key becomes the store's key. Default: {@code name + ":" + String.valueOf(key)}. The
-   * function must be deterministic and must not return null or an empty string.
+   * How a key becomes a string, its entry key: default {@code String.valueOf(key)}. The entry
+   * key is stored in this cache's own namespace (its name and generation come with it), so two
+   * caches never share an entry, whatever their keys. The function must be deterministic, must
+   * not return null or an empty string, and must tell apart the keys it is given: two keys with
+   * one string share one entry. Any characters may be used; a lone surrogate (not valid Unicode)
+   * fails the call.
    */
   public CacheAsideBuilder<K, V> keyFormat(Function<? super K, String> keyFormat) {
     this.keyFormat = Objects.requireNonNull(keyFormat, "keyFormat must not be null");
@@ -177,6 +182,23 @@ public final class CacheAsideBuilder<K, V> {
   public CacheAsideBuilder<K, V> maxValueBytes(int maxValueBytes) {
     Arguments.positive(maxValueBytes, "maxValueBytes");
     this.maxValueBytes = maxValueBytes;
+    return this;
+  }
+
+  /**
+   * The version of the value type's shape, written into every entry. An entry written under
+   * another schema version is served around (the loader answers) and left alone, never served
+   * with defaults for fields its writer did not have. Raise it when a change of the value type is
+   * not compatible: a field whose default the new code must not see, a changed meaning. An added
+   * field the old code may ignore needs no new version (the JSON codecs skip unknown fields).
+   * Default 0.
+   */
+  public CacheAsideBuilder<K, V> schemaVersion(int schemaVersion) {
+    if (schemaVersion < 0) {
+      throw new IllegalArgumentException("schemaVersion must not be negative but was "
+          + schemaVersion);
+    }
+    this.schemaVersion = schemaVersion;
     return this;
   }
 
@@ -367,12 +389,10 @@ public final class CacheAsideBuilder<K, V> {
       throw new IllegalStateException("cache '" + name + "': leaseBackoff min " + leaseBackoffMin
           + " exceeds leaseTtl " + leaseTtl);
     }
-    String prefix = name + ":";
-    Function<? super K, String> format = keyFormat != null ? keyFormat
-        : key -> prefix + key;
+    Function<? super K, String> format = keyFormat != null ? keyFormat : String::valueOf;
     CacheSettings<K, V> settings = new CacheSettings<>(name, store, codec, format, ttl, ttlJitter,
         negative, staleGrace, leases, leaseTtl, leaseWait, leaseBackoffMin, leaseBackoffMax,
-        shareReads, maxValueBytes, generationRefresh, clock, scheduler, loadDecorator,
+        shareReads, maxValueBytes, schemaVersion, generationRefresh, clock, scheduler, loadDecorator,
         loadTimeout != null ? loadTimeout : leaseTtl, abandonedReads, storeTimeout,
         invalidationRetry,
         new CacheSettings.Bulk(bulkWindowSize, bulkWindowTime, bulkMaxLoadChunk, bulkConcurrency,

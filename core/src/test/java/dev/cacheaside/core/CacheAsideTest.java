@@ -170,7 +170,7 @@ class CacheAsideTest {
         .codec(broken).clock(clock).build();
     StepVerifier.create(cache.cacheAside("k", key -> Mono.just("x")))
         .expectErrorSatisfies(e -> assertThat(e).isInstanceOf(CodecException.class)
-            .hasMessageContaining("cache 't'").hasMessageContaining("t:k")
+            .hasMessageContaining("cache 't'").hasMessageContaining(":k")
             .hasMessageContaining("cannot write x"))
         .verify(Duration.ofSeconds(5));
     assertThat(store.size()).as("no value and no lease left").isZero();
@@ -295,12 +295,16 @@ class CacheAsideTest {
     CacheAside<Long, String> byId = CacheAside.<Long, String>builder("products").store(store)
         .codec(Codec.utf8()).clock(clock).build();
     byId.cacheAside(42L, id -> Mono.just("p")).block();
-    assertThat(store.get("products:42").block()).isNotNull();
+    String storeKey = byId.storeKey(42L).block();
+    assertThat(storeKey).as("name, generation, then the key as a string").startsWith("products:")
+        .endsWith(":42");
+    assertThat(store.get(storeKey).block()).isNotNull();
 
     CacheAside<Long, String> custom = CacheAside.<Long, String>builder("products").store(store)
         .codec(Codec.utf8()).clock(clock).keyFormat(id -> "p/" + id).build();
     custom.cacheAside(7L, id -> Mono.just("p")).block();
-    assertThat(store.get("p/7").block()).isNotNull();
+    assertThat(custom.storeKey(7L).block()).endsWith(":p/7");
+    assertThat(store.get(custom.storeKey(7L).block()).block()).isNotNull();
 
     CacheAside<Long, String> broken = CacheAside.<Long, String>builder("products").store(store)
         .codec(Codec.utf8()).keyFormat(id -> "").build();

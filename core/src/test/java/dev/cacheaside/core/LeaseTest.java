@@ -40,6 +40,11 @@ class LeaseTest {
   private final Clock clock = virtual.clock();
   private final InMemoryCacheStore store = InMemoryCacheStore.builder().clock(clock).build();
 
+  /** The store key of {@code key} in cache "t", which every instance of a test shares. */
+  private String key(String key) {
+    return instance().build().storeKey(key).block(Duration.ofSeconds(5));
+  }
+
   private CacheAsideBuilder<String, String> instance() {
     return CacheAside.<String, String>builder("t").store(store).codec(Codec.utf8()).clock(clock)
         .scheduler(time);
@@ -81,7 +86,7 @@ class LeaseTest {
         .thenAwait(Duration.ofMillis(400))
         .expectNext("own")
         .verifyComplete();
-    assertThat(store.get("t:k").block()).as("no value stored without the lease").isNull();
+    assertThat(store.get(key("k")).block()).as("no value stored without the lease").isNull();
   }
 
   @Test
@@ -245,7 +250,7 @@ class LeaseTest {
     held.verify(Duration.ofSeconds(5));
     assertThat(answer.get()).as("stored, but no hint yet and no time passed").isNull();
 
-    hinting.hint("t:k");
+    hinting.hint(key("k"));
     assertThat(answer.get()).as("answered on the hint, with the holder's value").isEqualTo("v");
     assertThat(waiterLoads).hasValue(0);
     assertThat(waiting.stats().leaseWaits()).isEqualTo(1);
@@ -284,7 +289,7 @@ class LeaseTest {
 
     Sinks.One<Boolean> lookHeld = holdTheSecondLook(hinting);
     gate.tryEmitValue("v");
-    hinting.hint("t:k");
+    hinting.hint(key("k"));
     lookHeld.tryEmitValue(true);
     assertThat(answer.get()).as("its answer said 'held', but the watch had seen the end")
         .isEqualTo("v");
@@ -307,8 +312,8 @@ class LeaseTest {
 
     Sinks.One<Boolean> lookHeld = holdTheSecondLook(hinting);
     gate.tryEmitValue("go");
-    hinting.hint("t:a");
-    hinting.hint("t:b");
+    hinting.hint(key("a"));
+    hinting.hint(key("b"));
     lookHeld.tryEmitValue(true);
     assertThat(answer.get()).isEqualTo(Map.of("a", "A", "b", "B"));
     assertThat(waiting.stats().leaseWakeups()).isEqualTo(1);
@@ -417,9 +422,9 @@ class LeaseTest {
 
     assertThat(hinting.watches).as("one watch per contended key").hasValue(2);
     gate.tryEmitValue("go");
-    hinting.hint("t:a");
+    hinting.hint(key("a"));
     assertThat(answer.get()).as("one of two leases ended: not yet").isNull();
-    hinting.hint("t:b");
+    hinting.hint(key("b"));
     assertThat(answer.get()).as("both ended: one look for both")
         .isEqualTo(Map.of("a", "A", "b", "B"));
     assertThat(waiterLoads).hasValue(0);

@@ -180,7 +180,8 @@ class LeasesIT {
     Set<String> masters = Flux.range(0, keys)
         .map(i -> TestRedisCluster.get().client().getPartitions()
             .getPartitionBySlot(io.lettuce.core.cluster.SlotHash.getSlot(
-                RedisCacheStore.valueKey("leases:" + i))).getNodeId())
+                RedisCacheStore.valueKey(a.storeKey(Integer.toString(i)).block())))
+            .getNodeId())
         .collect(Collectors.toSet()).block();
     assertThat(masters).as("keys live on every master").hasSize(3);
   }

@@ -69,6 +69,14 @@ final class RedisFixture implements AutoCloseable {
         connection.sync(), connection.reactive(), connection);
   }
 
+  /** Deletes every key on the server or on every master: what a flush or a restart loses. */
+  void flushAll() {
+    switch (topology) {
+      case STANDALONE -> dev.cacheaside.testing.TestRedis.get().flushAll();
+      case CLUSTER -> dev.cacheaside.testing.TestRedisCluster.get().flushAll();
+    }
+  }
+
   /** The masters, each with the commands of a direct connection to it (cluster only). */
   List<RedisClusterNode> masters() {
     if (clusterConnection == null) {

@@ -2,6 +2,7 @@ package dev.cacheaside.redis;
 
 import dev.cacheaside.core.spi.CacheStore;
 import dev.cacheaside.core.testkit.CacheAsideScenarios;
+import dev.cacheaside.core.testkit.ClockedStore;
 import dev.cacheaside.redis.RedisFixture.Topology;
 import dev.cacheaside.testing.RedisClusterExtension;
 import dev.cacheaside.testing.RedisExtension;
@@ -15,7 +16,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
 /**
  * Core's scenario suite on Redis, standalone and cluster: each instance of a test is a
  * {@link RedisCacheStore} on connections of its own, sharing nothing with the others but the
- * server (emptied before each test by the extension).
+ * server (emptied before each test by the extension), and telling the test's clock as the store's
+ * ({@link ClockedStore}).
  */
 class RedisScenariosIT {
 
@@ -29,7 +31,8 @@ class RedisScenariosIT {
     protected CacheStore instanceStore(Clock clock) {
       RedisCacheStore store = topology().newStore();
       stores.add(store);
-      return store;
+      // The scenarios move a fake clock; Redis's own clock (TIME) would not follow it.
+      return ClockedStore.of(store, clock);
     }
 
     @AfterEach

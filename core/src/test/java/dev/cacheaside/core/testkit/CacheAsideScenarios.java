@@ -75,8 +75,10 @@ import reactor.test.scheduler.VirtualTimeScheduler;
  * <p>Several {@code CacheAside} instances sharing one store stand for several application
  * instances sharing one cache server. Entries are stamped by a fake clock the tests move, so
  * "before expiry" does not depend on this machine's speed; the stores' own physical TTLs may
- * follow real time (they are long enough to outlast each test). Store keys are the cache's
- * {@code name + ":" + key} at generation 0, so a test can look at its entries through the SPI.
+ * follow real time (they are long enough to outlast each test); a store with a clock of its own
+ * must follow {@code clock} in {@link CacheStore#time} (wrap it with {@link ClockedStore}). A test
+ * looks at its entries through the SPI, under the store keys the caches name
+ * ({@code CacheAside.storeKey}).
  */
 public abstract class CacheAsideScenarios {
   private static final Duration WAIT = Duration.ofSeconds(30);
@@ -139,6 +141,11 @@ public abstract class CacheAsideScenarios {
       look = instanceStore(clock);
     }
     return look;
+  }
+
+  /** The store key of {@code key} in {@code cache}, now. */
+  private static <K> String storeKey(CacheAside<K, ?> cache, K key) {
+    return await(cache.storeKey(key));
   }
 
   /** Whether {@code storeKey} holds an entry (value or negative). */
@@ -210,7 +217,7 @@ public abstract class CacheAsideScenarios {
     assertThat(cache.stats().loads()).isEqualTo(1);
     assertThat(cache.stats().requests()).isEqualTo(SUBSCRIBERS);
     assertThat(cache.stats().readsInFlight()).isZero();
-    assertThat(present("e2e:cold")).as("the loaded value is stored").isTrue();
+    assertThat(present(storeKey(cache, "cold"))).as("the loaded value is stored").isTrue();
   }
 
   @ParameterizedTest(name = "{0} instances")
@@ -284,18 +291,22 @@ public abstract class CacheAsideScenarios {
     second.verify(WAIT);
     assertThat(calls).hasValue(1);
     assertThat(cache.stats().loadFailures()).isEqualTo(1);
-    assertThat(present("t:k")).as("nothing cached").isFalse();
-    assertThat(leaseFree("t:k")).as("lease released").isTrue();
+    assertThat(present(storeKey(cache, "k"))).as("nothing cached").isFalse();
+    assertThat(leaseFree(storeKey(cache, "k"))).as("lease released").isTrue();
 
     CountingLoader good = new CountingLoader();
     StepVerifier.create(cache.cacheAside("k", good)).expectNext("value-of-k").verifyComplete();
     assertThat(good.calls).hasValue(1);
   }
 
+  /** An envelope of this library's format and schema 0 whose header is cut short. */
+  private static final byte[] BROKEN_ENVELOPE = {(byte) 0xCA, 2, 0, 0, 0, 0, 0, 1, 2, 3};
+
   @Test
   void corruptEntry_isAMiss_isDeleted_andTheLoaderAnswers() {
     CacheAside<String, String> cache = instance("e2e").build();
-    await(look().set("e2e:1", bytes("not an envelope"), Duration.ofMinutes(10)));
+    String storeKey = storeKey(cache, "1");
+    await(look().set(storeKey, BROKEN_ENVELOPE, Duration.ofMinutes(10)));
     AtomicInteger loads = new AtomicInteger();
     AtomicReference<Boolean> presentDuringLoad = new AtomicReference<>();
     CacheStore store = look();
@@ -303,7 +314,7 @@ public abstract class CacheAsideScenarios {
     String value = cache.cacheAside("1", key -> {
       loads.incrementAndGet();
       // Non-blocking look at the store from inside the load: the corrupt entry is gone by now.
-      return store.get("e2e:1").hasElement()
+      return store.get(storeKey).hasElement()
           .doOnNext(presentDuringLoad::set)
           .thenReturn("fresh:" + key);
     }).block(WAIT);
@@ -312,11 +323,95 @@ public abstract class CacheAsideScenarios {
     assertThat(presentDuringLoad).as("the corrupt entry was deleted before the load")
         .hasValue(false);
     assertThat(cache.stats().corruptEntries()).isEqualTo(1);
-    byte[] stored = await(look().get("e2e:1"));
+    byte[] stored = await(look().get(storeKey));
     assertThat(stored[0]).as("an envelope replaced the garbage").isEqualTo((byte) 0xCA);
     assertThat(cache.cacheAside("1", key -> Mono.error(new AssertionError("loaded again")))
         .block(WAIT)).as("the next read is a hit").isEqualTo("fresh:1");
     assertThat(loads).hasValue(1);
+  }
+
+  @Test
+  void foreignValue_underACacheKey_isServedAround_neverDeletedNorOverwritten() {
+    CacheAside<String, String> cache = instance("shared").build();
+    String storeKey = storeKey(cache, "1");
+    byte[] theirs = bytes("another application's plain string");
+    await(look().set(storeKey, theirs, Duration.ofMinutes(10)));
+    for (int i = 0; i < 3; i++) {
+      StepVerifier.create(cache.cacheAside("1", key -> Mono.just("ours"))).expectNext("ours")
+          .verifyComplete();
+      StepVerifier.create(cache.cacheAsideAll(Flux.just("1"),
+              keys -> Mono.just(Map.of("1", "ours"))).map(BulkResult::value))
+          .expectNext("ours").verifyComplete();
+    }
+    assertThat(await(look().get(storeKey))).as("left as it was").isEqualTo(theirs);
+    assertThat(cache.stats().foreignEntries()).isGreaterThanOrEqualTo(6);
+    assertThat(cache.stats().corruptEntries()).isZero();
+  }
+
+  /** A record in two shapes, as two deploys of one service have it. */
+  record PriceV1(String name) {}
+
+  record PriceV2(String name, long priceCents) {}
+
+  @Test
+  void rollingDeploy_twoSchemaVersionsAlternating_eachServedItsOwnShape_nothingDeleted() {
+    CacheAside<String, PriceV1> old = CacheAside.<String, PriceV1>builder("prices")
+        .store(instanceStore(clock)).codec(dev.cacheaside.core.JsonCodec.of(PriceV1.class))
+        .clock(clock).schemaVersion(1).build();
+    CacheAside<String, PriceV2> updated = CacheAside.<String, PriceV2>builder("prices")
+        .store(instanceStore(clock)).codec(dev.cacheaside.core.JsonCodec.of(PriceV2.class))
+        .clock(clock).schemaVersion(2).build();
+    AtomicInteger oldLoads = new AtomicInteger();
+    AtomicInteger newLoads = new AtomicInteger();
+    for (int round = 0; round < 3; round++) {
+      StepVerifier.create(old.cacheAside("lamp", k -> {
+        oldLoads.incrementAndGet();
+        return Mono.just(new PriceV1("Lamp"));
+      })).expectNext(new PriceV1("Lamp")).verifyComplete();
+      StepVerifier.create(updated.cacheAside("lamp", k -> {
+        newLoads.incrementAndGet();
+        return Mono.just(new PriceV2("Lamp", 1999));
+      })).as("never the old entry with a default price").expectNext(new PriceV2("Lamp", 1999))
+          .verifyComplete();
+    }
+    assertThat(oldLoads).as("the first version cached its entry").hasValue(1);
+    assertThat(newLoads).as("the second, finding the first's, loads without overwriting")
+        .hasValue(3);
+    assertThat(updated.stats().otherVersionEntries()).isEqualTo(3);
+    assertThat(old.stats().corruptEntries() + updated.stats().corruptEntries())
+        .as("nothing deleted as corrupt").isZero();
+  }
+
+  /**
+   * Two instances whose own clocks are ten minutes apart share entries with a one-minute TTL:
+   * entries are stamped and judged by the store's clock, so neither finds the other's fresh
+   * entries stale, and both see them expire at one moment.
+   */
+  @Test
+  void clocksMinutesApart_freshEntriesOfTheOther_areHits_andExpireForBoth() {
+    Clock ahead = Clock.offset(clock, Duration.ofMinutes(10));
+    CacheAside<String, String> early = CacheAside.<String, String>builder("skew")
+        .store(instanceStore(clock)).codec(Codec.utf8()).clock(ahead)
+        .ttl(Duration.ofMinutes(1)).build();
+    CacheAside<String, String> late = instance("skew").ttl(Duration.ofMinutes(1)).build();
+    AtomicInteger loads = new AtomicInteger();
+    Function<String, Mono<String>> loader = key -> {
+      loads.incrementAndGet();
+      return Mono.just("v" + key);
+    };
+    assertThat(late.cacheAside("a", loader).block(WAIT)).isEqualTo("va");
+    assertThat(early.cacheAside("b", loader).block(WAIT)).isEqualTo("vb");
+
+    assertThat(early.cacheAside("a", loader).block(WAIT)).isEqualTo("va");
+    assertThat(late.cacheAside("b", loader).block(WAIT)).isEqualTo("vb");
+    assertThat(loads).as("neither reloaded the other's fresh entry").hasValue(2);
+    assertThat(early.stats().hits()).isEqualTo(1);
+    assertThat(late.stats().hits()).isEqualTo(1);
+
+    clock.advance(Duration.ofHours(1));
+    assertThat(early.cacheAside("a", loader).block(WAIT)).isEqualTo("va");
+    assertThat(late.cacheAside("b", loader).block(WAIT)).isEqualTo("vb");
+    assertThat(loads).as("both expired for both, by the store's clock").hasValue(4);
   }
 
   // --- leases ----------------------------------------------------------------------------------
@@ -374,7 +469,7 @@ public abstract class CacheAsideScenarios {
     assertThat(second).isEqualTo(first);
     assertThat(rows.calls).as("one load of the distinct keys, none the second time")
         .containsExactly(Set.of(1, 2, 500, 501));
-    assertThat(present("bulk:500")).as("negative entry stored").isTrue();
+    assertThat(present(storeKey(cache, 500))).as("negative entry stored").isTrue();
     assertThat(cache.stats().negativeHits()).isEqualTo(2);
   }
 
@@ -481,7 +576,7 @@ public abstract class CacheAsideScenarios {
     assertThat(pulled.get()).as("nothing pulled after the cancel").isEqualTo(pulledAtCancel);
     assertThat(pulledAtCancel).as("keys pulled ahead are bounded").isLessThanOrEqualTo(200);
     assertThat(rows.calls).as("no window started after the cancel").hasSize(3);
-    assertThat(IntStream.range(0, (int) pulledAtCancel + 20).mapToObj(i -> "bulk:" + i)
+    assertThat(IntStream.range(0, (int) pulledAtCancel + 20).mapToObj(i -> storeKey(cache, i))
         .filter(key -> !leaseFree(key)).toList()).as("no lease left behind").isEmpty();
     StepVerifier.create(cache.cacheAside(59, k -> Mono.just("reloaded")))
         .as("the started windows stored their loads").expectNext("v59").verifyComplete();
@@ -503,9 +598,10 @@ public abstract class CacheAsideScenarios {
     assertThat(results).filteredOn(r -> !r.isFailed())
         .allSatisfy(r -> assertThat(r.value()).isEqualTo("v" + r.key()));
     assertThat(results.get(7).error()).hasMessage("db timeout");
-    assertThat(IntStream.range(0, 20).mapToObj(i -> "bulk:" + i).filter(k -> !leaseFree(k))
-        .toList()).as("the failed chunk's leases were released").isEmpty();
-    assertThat(present("bulk:7")).as("nothing cached for it").isFalse();
+    assertThat(IntStream.range(0, 20).mapToObj(i -> storeKey(cache, i))
+        .filter(k -> !leaseFree(k)).toList()).as("the failed chunk's leases were released")
+        .isEmpty();
+    assertThat(present(storeKey(cache, 7))).as("nothing cached for it").isFalse();
 
     rows.calls.clear();
     all(cache.cacheAsideAll(Flux.range(0, 20), rows));
@@ -661,7 +757,7 @@ public abstract class CacheAsideScenarios {
     long loadedAt = clock.millis();
     assertThat(read(cache, "k", loader)).isEqualTo("v1");
     QuiescentStore.awaitQuiet(pending);
-    byte[] entry = await(look().get("refresh:k"));
+    byte[] entry = await(look().get(storeKey(cache, "k")));
     failing.set(true);
 
     for (int i = 1; i < 1_000; i++) {
@@ -681,9 +777,9 @@ public abstract class CacheAsideScenarios {
     assertThat(cache.stats().refreshes()).isEqualTo(6);
     assertThat(cache.stats().refreshFailures()).isEqualTo(6);
     assertThat(cache.stats().misses()).as("stats %s", cache.stats()).isOne();
-    byte[] after = await(look().get("refresh:k"));
+    byte[] after = await(look().get(storeKey(cache, "k")));
     assertThat(after).as("the failed refreshes left the entry as it was").isEqualTo(entry);
-    assertThat(ByteBuffer.wrap(after).getLong(11) - loadedAt)
+    assertThat(ByteBuffer.wrap(after).getLong(15) - loadedAt)
         .as("so it expires at its time: the envelope's expiresAt").isEqualTo(100_000L);
     if (expiresByTheGivenClock()) {
       clock.advance(Duration.ofMillis(100));
