@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
+import java.util.function.Supplier;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Scheduler;
 
@@ -204,23 +205,36 @@ final class Namespace<K> {
    * {@link StoreClock}; a store without a clock, or whose clock read fails, leaves it as it was.
    */
   private Mono<Long> readGeneration() {
+    return withStoreTime(() -> store.generation(name)
+        .switchIfEmpty(Mono.error(() -> new IllegalStateException("store " + store
+            + " answered no generation for " + name))))
+        .timeout(storeTimeout, scheduler);
+  }
+
+  /**
+   * {@code generation}, and beside it a reading of the store's clock for the {@link StoreClock}:
+   * every generation this instance remembers comes with one, so a bump made before any read (an
+   * invalidation listener's first act) does not leave entries stamped and judged by this
+   * instance's own clock for a whole refresh interval.
+   */
+  private Mono<Long> withStoreTime(Supplier<Mono<Long>> generation) {
     return Mono.defer(() -> {
       long sentAt = clock.localMillis();
       Mono<Boolean> storeTime = store.time(name)
           .doOnNext(millis -> clock.observed(millis, sentAt, clock.localMillis()))
           .hasElement()
           .onErrorReturn(false);
-      Mono<Long> generation = store.generation(name)
-          .switchIfEmpty(Mono.error(() -> new IllegalStateException("store " + store
-              + " answered no generation for " + name)));
-      return Mono.zip(generation, storeTime, (g, timed) -> g).timeout(storeTimeout, scheduler);
+      return Mono.zip(generation.get(), storeTime, (g, timed) -> g);
     });
   }
 
-  /** Bumps the counter and adopts the new value at once in this instance. */
+  /**
+   * Bumps the counter and adopts the new value at once in this instance, with a reading of the
+   * store's clock like every generation read.
+   */
   Mono<Long> bump() {
-    return OffStackErrors.of(store.bumpGeneration(name).timeout(storeTimeout, scheduler),
-        scheduler).doOnNext(this::remember);
+    return OffStackErrors.of(withStoreTime(() -> store.bumpGeneration(name))
+        .timeout(storeTimeout, scheduler), scheduler).doOnNext(this::remember);
   }
 
   private void remember(long value) {

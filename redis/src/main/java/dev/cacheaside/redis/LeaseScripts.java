@@ -39,7 +39,11 @@ final class LeaseScripts {
    * Per entry: the value if there is one; else {@code SET lease token NX PX ttl}, answering
    * {@link #GRANTED} when that took the lease and {@link #CONTENDED} when another caller holds it.
    * When ARGV[2] is {@code "1"} (the caller listens for lease ends), a contended lease is marked
-   * with {@link #WAITED_MARK}, once.
+   * with {@link #WAITED_MARK}, once. A value key that holds another type (another application's
+   * hash or list: {@code GET} answers WRONGTYPE) answers an empty value, which the core takes for a
+   * value it did not write: loaded around, left alone, no lease taken over it. Failing the script
+   * instead would fail the lookup of every other entry of the call (a bulk read's whole slot
+   * group) and strand the leases granted to them.
    * KEYS: value1, lease1, value2, lease2, ...; ARGV: lease TTL in ms, mark flag, token1, ...
    * Reply: one element per entry, a bulk string (the value) or an integer.
    */
@@ -47,8 +51,10 @@ final class LeaseScripts {
       local result = {}
       local mark = ARGV[2] == '1'
       for i = 1, #KEYS / 2 do
-        local value = redis.call('GET', KEYS[2 * i - 1])
-        if value then
+        local value = redis.pcall('GET', KEYS[2 * i - 1])
+        if type(value) == 'table' then
+          result[i] = ''
+        elseif value then
           result[i] = value
         elseif redis.call('SET', KEYS[2 * i], ARGV[i + 2], 'NX', 'PX', ARGV[1]) then
           result[i] = 1

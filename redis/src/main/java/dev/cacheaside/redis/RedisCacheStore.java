@@ -8,7 +8,6 @@ import io.lettuce.core.SetArgs;
 import io.lettuce.core.api.StatefulConnection;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.cluster.RedisClusterClient;
-import io.lettuce.core.cluster.SlotHash;
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
 import io.lettuce.core.cluster.api.reactive.RedisClusterReactiveCommands;
 import io.lettuce.core.codec.ByteArrayCodec;
@@ -480,7 +479,7 @@ public final class RedisCacheStore implements CacheStore, AutoCloseable {
     }
     Map<Integer, List<T>> groups = new HashMap<>();
     for (T item : items) {
-      int slot = SlotHash.getSlot(valueKey(keyOf.apply(item)));
+      int slot = RedisKeyLayout.slot(valueKey(keyOf.apply(item)));
       groups.computeIfAbsent(slot, s -> new ArrayList<>()).add(item);
     }
     if (groups.size() == 1) {

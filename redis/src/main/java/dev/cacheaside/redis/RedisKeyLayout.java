@@ -1,6 +1,8 @@
 package dev.cacheaside.redis;
 
 import dev.cacheaside.core.spi.StoreChecks;
+import io.lettuce.core.cluster.SlotHash;
+import java.nio.charset.StandardCharsets;
 
 /**
  * Where {@link RedisCacheStore} keeps things in Redis: the one place that makes a Redis key.
@@ -59,6 +61,17 @@ final class RedisKeyLayout {
   /** The Redis key of the generation of the cache named {@code namespace}. */
   static String generationKey(String namespace) {
     return GENERATION_PREFIX + escape(StoreChecks.checkNamespace(namespace)) + '}';
+  }
+
+  /**
+   * The cluster hash slot of a Redis key, as Redis computes it: over the key's UTF-8 bytes, the
+   * bytes the store's codec sends. Not Lettuce's {@code SlotHash.getSlot(String)}, which encodes
+   * with the JVM's default charset: on a JVM whose default is not UTF-8 (JDK 17 under
+   * {@code LANG=C}) every non-ASCII character would hash as {@code ?}, and keys of different slots
+   * would be grouped into one script call, which Redis refuses ({@code CROSSSLOT}).
+   */
+  static int slot(String redisKey) {
+    return SlotHash.getSlot(redisKey.getBytes(StandardCharsets.UTF_8));
   }
 
   /** {@code text} without braces of its own: {@code %}, <code>{</code>, <code>}</code> escaped. */

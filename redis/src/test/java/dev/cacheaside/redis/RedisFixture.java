@@ -4,7 +4,6 @@ import io.lettuce.core.RedisClient;
 import io.lettuce.core.api.StatefulConnection;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.cluster.RedisClusterClient;
-import io.lettuce.core.cluster.SlotHash;
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
 import io.lettuce.core.cluster.api.reactive.RedisClusterReactiveCommands;
 import io.lettuce.core.cluster.api.sync.RedisClusterCommands;
@@ -92,7 +91,7 @@ final class RedisFixture implements AutoCloseable {
     if (clusterConnection == null) {
       throw new IllegalStateException("not a cluster");
     }
-    return clusterConnection.getPartitions().getMasterBySlot(SlotHash.getSlot(redisKey));
+    return clusterConnection.getPartitions().getMasterBySlot(RedisKeyLayout.slot(redisKey));
   }
 
   /**

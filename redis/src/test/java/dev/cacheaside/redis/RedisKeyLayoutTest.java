@@ -99,8 +99,8 @@ class RedisKeyLayoutTest {
   @Property(tries = 3_000)
   void anEntrysValueAndLease_shareAHashSlot(@ForAll("entries") Entry entry) {
     String storeKey = storeKey(entry);
-    assertThat(SlotHash.getSlot(RedisCacheStore.leaseKey(storeKey)))
-        .isEqualTo(SlotHash.getSlot(RedisCacheStore.valueKey(storeKey)));
+    assertThat(RedisKeyLayout.slot(RedisCacheStore.leaseKey(storeKey)))
+        .isEqualTo(RedisKeyLayout.slot(RedisCacheStore.valueKey(storeKey)));
   }
 
   @Test
@@ -164,6 +164,17 @@ class RedisKeyLayoutTest {
   void generationKey_ofACache() {
     assertThat(RedisKeyLayout.generationKey("products")).isEqualTo("ca:g:{products}");
     assertThat(RedisKeyLayout.generationKey("a}b")).isEqualTo("ca:g:{a%7Db}");
+  }
+
+  /**
+   * The slot the store groups keys by is Redis's: CRC16 of the UTF-8 bytes, whatever the JVM's
+   * default charset (Lettuce's {@code SlotHash.getSlot(String)} uses the default charset).
+   */
+  @ParameterizedTest
+  @CsvSource({"ca:{é}", "ca:{ü}", "ca:{键}", "ca:{😀}", "ca:{plain}"})
+  void slot_isTheHashOfTheUtf8Bytes_whateverTheDefaultCharset(String redisKey) {
+    assertThat(RedisKeyLayout.slot(redisKey)).isEqualTo(
+        SlotHash.getSlot(redisKey.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
   }
 
   @Test

@@ -414,6 +414,39 @@ public abstract class CacheAsideScenarios {
     assertThat(loads).as("both expired for both, by the store's clock").hasValue(4);
   }
 
+  /**
+   * The same skew, but the instance ahead begins with a bump (as an invalidation listener does
+   * when it connects) instead of a read: the bump must teach it the store's clock too, or for a
+   * whole generation refresh interval it stamps and judges entries by its own, and finds the
+   * other's fresh entries expired, single and bulk.
+   */
+  @Test
+  void clocksMinutesApart_bumpBeforeAnyRead_freshEntriesOfTheOtherAreStillHits() {
+    Clock ahead = Clock.offset(clock, Duration.ofMinutes(10));
+    CacheAside<String, String> early = CacheAside.<String, String>builder("skew-bump")
+        .store(instanceStore(clock)).codec(Codec.utf8()).clock(ahead)
+        .ttl(Duration.ofMinutes(1)).generationRefresh(Duration.ofHours(1)).build();
+    CacheAside<String, String> late = instance("skew-bump").ttl(Duration.ofMinutes(1))
+        .generationRefresh(Duration.ofHours(1)).build();
+    AtomicInteger loads = new AtomicInteger();
+    Function<String, Mono<String>> loader = key -> {
+      loads.incrementAndGet();
+      return Mono.just("v" + key);
+    };
+    await(early.bumpGeneration());
+    assertThat(late.cacheAside("a", loader).block(WAIT)).isEqualTo("va");
+    StepVerifier.create(late.cacheAsideAll(Flux.just("b"), keys -> Mono.just(Map.of("b", "vb")))
+        .map(BulkResult::value)).expectNext("vb").verifyComplete();
+
+    assertThat(early.cacheAside("a", loader).block(WAIT)).isEqualTo("va");
+    StepVerifier.create(early.cacheAsideAll(Flux.just("b"),
+            keys -> Mono.error(new AssertionError("reloaded b")))
+            .map(r -> r.isFailed() ? "failed: " + r.error().getMessage() : r.value()))
+        .expectNext("vb").verifyComplete();
+    assertThat(loads).as("the other instance's fresh entry was not reloaded").hasValue(1);
+    assertThat(early.stats().hits()).isEqualTo(2);
+  }
+
   // --- leases ----------------------------------------------------------------------------------
 
   /**
