@@ -21,7 +21,6 @@ import org.springframework.beans.factory.BeanFactory;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.beans.factory.config.BeanDefinition;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
-import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
@@ -246,7 +245,6 @@ public class CacheAsideAutoConfiguration {
   static class HealthConfiguration {
     @Bean
     @ConditionalOnMissingBean(name = "cacheAsideHealthIndicator")
-    @ConditionalOnBean(CacheStore.class)
     CacheAsideHealthIndicator cacheAsideHealthIndicator(ObjectProvider<RedisCacheStore> redis,
         CacheStore store, ObjectProvider<ResilientCacheStore> resilient,
         CacheAsideProperties properties) {

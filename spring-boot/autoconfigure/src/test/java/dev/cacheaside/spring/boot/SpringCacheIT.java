@@ -11,7 +11,6 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -37,16 +36,8 @@ class SpringCacheIT {
 
   @BeforeAll
   static void start() {
-    app = CatalogTestApp.start();
+    app = CatalogTestApp.shared();
     service = app.getBean(ProductService.class);
-    service.createTable().block(TIMEOUT);
-  }
-
-  @AfterAll
-  static void stop() {
-    if (app != null) {
-      app.close();
-    }
   }
 
   /** A product id no other test uses. */
