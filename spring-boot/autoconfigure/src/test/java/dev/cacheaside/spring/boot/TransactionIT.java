@@ -55,6 +55,19 @@ class TransactionIT {
         .subscribeOn(Schedulers.boundedElastic());
   }
 
+  /**
+   * The UPDATE to 'new' through {@link CacheAside#writeThenInvalidate}; {@code written} counts
+   * down after it, and the transaction then waits for {@code hold} before it may commit.
+   */
+  private static Mono<Long> renameHolding(long id, CountDownLatch written, CountDownLatch hold,
+      String holdFor) {
+    return products.writeThenInvalidate(id,
+        db.sql("UPDATE product SET name = 'new' WHERE id = $1").bind(0, id)
+            .fetch().rowsUpdated()
+            .doOnNext(n -> written.countDown())
+            .flatMap(n -> await(hold, holdFor).thenReturn(n)));
+  }
+
   private static Function<Long, Mono<Product>> loader(AtomicInteger loads) {
     return id -> Mono.defer(() -> {
       loads.incrementAndGet();
@@ -74,11 +87,7 @@ class TransactionIT {
     CountDownLatch readDone = new CountDownLatch(1);
     AtomicInteger loads = new AtomicInteger();
 
-    Mono<Long> write = products.writeThenInvalidate(id,
-        db.sql("UPDATE product SET name = 'new' WHERE id = $1").bind(0, id)
-            .fetch().rowsUpdated()
-            .doOnNext(n -> written.countDown())
-            .flatMap(n -> await(readDone, "the read between write and commit").thenReturn(n)));
+    Mono<Long> write = renameHolding(id, written, readDone, "the read between write and commit");
     var commit = transactional.transactional(write).subscribeOn(Schedulers.parallel()).toFuture();
 
     Latches.await(written, "the UPDATE");
@@ -126,11 +135,7 @@ class TransactionIT {
     CountDownLatch committed = new CountDownLatch(1);
     AtomicInteger loads = new AtomicInteger();
 
-    Mono<Long> write = products.writeThenInvalidate(id,
-        db.sql("UPDATE product SET name = 'new' WHERE id = $1").bind(0, id)
-            .fetch().rowsUpdated()
-            .doOnNext(n -> written.countDown())
-            .flatMap(n -> await(loaded, "the reader's load of the old row").thenReturn(n)));
+    Mono<Long> write = renameHolding(id, written, loaded, "the reader's load of the old row");
     var commit = transactional.transactional(write).doOnSuccess(n -> committed.countDown())
         .subscribeOn(Schedulers.parallel()).toFuture();
     Latches.await(written, "the UPDATE");
