@@ -311,6 +311,9 @@ class DataIntegrityAttacksIT {
           .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("lone surrogate");
       StepVerifier.create(cache.cacheAsideAll(Flux.just("x?", key),
               ids -> Mono.just(Map.of())))
+          // A bulk read fails when its stream reaches the bad key: a window cut before it may
+          // already have answered "x?" (from its own entry).
+          .thenConsumeWhile(r -> r.key().equals("x?") && "question mark's".equals(r.value()))
           .expectErrorSatisfies(e -> assertThat(e).isInstanceOf(IllegalArgumentException.class)
               .hasMessageContaining("lone surrogate"))
           .verify(TIMEOUT);
