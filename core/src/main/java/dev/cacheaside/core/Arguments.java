@@ -24,9 +24,18 @@ final class Arguments {
     }
   }
 
-  static void positive(int value, String what) {
+  static int positive(int value, String what) {
     if (value <= 0) {
       throw new IllegalArgumentException(what + " must be positive but was " + value);
     }
+    return value;
+  }
+
+  static String notBlank(String value, String what) {
+    Objects.requireNonNull(value, what + " must not be null");
+    if (value.isBlank()) {
+      throw new IllegalArgumentException(what + " must not be blank");
+    }
+    return value;
   }
 }

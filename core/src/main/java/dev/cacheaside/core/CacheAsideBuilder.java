@@ -54,11 +54,7 @@ public final class CacheAsideBuilder<K, V> {
   private Duration storeTimeout = CacheAsideDefaults.STORE_TIMEOUT;
 
   CacheAsideBuilder(String name) {
-    Objects.requireNonNull(name, "name must not be null");
-    if (name.isBlank()) {
-      throw new IllegalArgumentException("name must not be blank");
-    }
-    this.name = name;
+    this.name = Arguments.notBlank(name, "name");
   }
 
   /** The store that holds the entries (required). */
@@ -184,8 +180,7 @@ public final class CacheAsideBuilder<K, V> {
    * Default 8 MiB.
    */
   public CacheAsideBuilder<K, V> maxValueBytes(int maxValueBytes) {
-    Arguments.positive(maxValueBytes, "maxValueBytes");
-    this.maxValueBytes = maxValueBytes;
+    this.maxValueBytes = Arguments.positive(maxValueBytes, "maxValueBytes");
     return this;
   }
 
@@ -279,9 +274,8 @@ public final class CacheAsideBuilder<K, V> {
    * when the key stream completes). Each window costs one multi-get. Defaults 500 keys and 10 ms.
    */
   public CacheAsideBuilder<K, V> bulkWindow(int maxKeys, Duration maxTime) {
-    Arguments.positive(maxKeys, "bulkWindow maxKeys");
+    this.bulkWindowSize = Arguments.positive(maxKeys, "bulkWindow maxKeys");
     this.bulkWindowTime = StoreChecks.checkTtl(maxTime, "bulkWindow maxTime");
-    this.bulkWindowSize = maxKeys;
     return this;
   }
 
@@ -291,8 +285,7 @@ public final class CacheAsideBuilder<K, V> {
    * Chunks of a window load concurrently. Default 500.
    */
   public CacheAsideBuilder<K, V> bulkMaxLoadChunk(int maxKeys) {
-    Arguments.positive(maxKeys, "bulkMaxLoadChunk");
-    this.bulkMaxLoadChunk = maxKeys;
+    this.bulkMaxLoadChunk = Arguments.positive(maxKeys, "bulkMaxLoadChunk");
     return this;
   }
 
@@ -302,8 +295,7 @@ public final class CacheAsideBuilder<K, V> {
    * the stream buffer. Default 4.
    */
   public CacheAsideBuilder<K, V> bulkConcurrency(int windows) {
-    Arguments.positive(windows, "bulkConcurrency");
-    this.bulkConcurrency = windows;
+    this.bulkConcurrency = Arguments.positive(windows, "bulkConcurrency");
     return this;
   }
 
@@ -382,24 +374,11 @@ public final class CacheAsideBuilder<K, V> {
    * @throws IllegalStateException if the store or the codec is missing, or options clash
    */
   public CacheAside<K, V> build() {
-    if (store == null) {
-      throw new IllegalStateException("cache '" + name + "': store(...) is required");
-    }
-    if (codec == null) {
-      throw new IllegalStateException("cache '" + name + "': codec(...) is required");
-    }
-    Duration negative = negativeTtl != null ? negativeTtl
-        : CacheAsideDefaults.NEGATIVE_TTL.compareTo(ttl) < 0 ? CacheAsideDefaults.NEGATIVE_TTL
-        : ttl;
-    if (leases && leaseBackoffMin.compareTo(leaseTtl) > 0) {
-      throw new IllegalStateException("cache '" + name + "': leaseBackoff min " + leaseBackoffMin
-          + " exceeds leaseTtl " + leaseTtl);
-    }
-    Function<? super K, String> format = keyFormat != null ? keyFormat : String::valueOf;
-    CacheSettings<K, V> settings = new CacheSettings<>(name, store, codec, format, ttl, ttlJitter,
-        negative, staleGrace, leases, leaseTtl, leaseWait, leaseBackoffMin, leaseBackoffMax,
-        shareReads, maxValueBytes, schemaVersion, generationRefresh, clock, scheduler,
-        loadDecorator,
+    CacheSettings<K, V> settings = new CacheSettings<>(name, required(store, "store"),
+        required(codec, "codec"), keyFormat != null ? keyFormat : String::valueOf, ttl, ttlJitter,
+        negativeTtl != null ? negativeTtl : CacheSettings.defaultNegativeTtl(ttl), staleGrace,
+        leases, leaseTtl, leaseWait, leaseBackoffMin, leaseBackoffMax, shareReads, maxValueBytes,
+        schemaVersion, generationRefresh, clock, scheduler, loadDecorator,
         loadTimeout != null ? loadTimeout : leaseTtl, abandonedReads, storeTimeout,
         invalidationRetry,
         new CacheSettings.Bulk(bulkWindowSize, bulkWindowTime, bulkMaxLoadChunk, bulkConcurrency,
@@ -407,5 +386,12 @@ public final class CacheAsideBuilder<K, V> {
         new CacheSettings.Refresh(earlyRefresh, refreshScheduler, refreshBackoffMin,
             refreshBackoffMax));
     return new DefaultCacheAside<>(settings);
+  }
+
+  private <T> T required(@Nullable T option, String what) {
+    if (option == null) {
+      throw new IllegalStateException("cache '" + name + "': " + what + "(...) is required");
+    }
+    return option;
   }
 }

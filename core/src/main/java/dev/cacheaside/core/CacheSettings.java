@@ -36,6 +36,19 @@ record CacheSettings<K, V>(
     Bulk bulk,
     Refresh refresh) {
 
+  CacheSettings {
+    if (leases && leaseBackoffMin.compareTo(leaseTtl) > 0) {
+      throw new IllegalStateException("cache '" + name + "': leaseBackoff min " + leaseBackoffMin
+          + " exceeds leaseTtl " + leaseTtl);
+    }
+  }
+
+  /** The negative TTL when none is set: {@link CacheAsideDefaults#NEGATIVE_TTL}, at most ttl. */
+  static Duration defaultNegativeTtl(Duration ttl) {
+    Duration standard = CacheAsideDefaults.NEGATIVE_TTL;
+    return standard.compareTo(ttl) < 0 ? standard : ttl;
+  }
+
   /** The options of {@link CacheAside#cacheAsideAll}. */
   record Bulk(int windowSize, Duration windowTime, int maxLoadChunk, int concurrency,
       boolean failOnLoadError) {}
