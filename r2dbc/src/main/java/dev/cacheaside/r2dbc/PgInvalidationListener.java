@@ -1,22 +1,15 @@
 package dev.cacheaside.r2dbc;
 
 import dev.cacheaside.core.CacheAside;
-import io.r2dbc.postgresql.api.Notification;
 import io.r2dbc.postgresql.api.PostgresqlConnection;
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.ConnectionFactory;
 import io.r2dbc.spi.Wrapped;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Collections;
-import java.util.IdentityHashMap;
-import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.OptionalInt;
-import java.util.Set;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Function;
@@ -85,8 +78,7 @@ public final class PgInvalidationListener {
 
   private final ConnectionFactory connections;
   private final String channel;
-  private final List<Registration<?>> registrations;
-  private final List<CacheAside<?, ?>> caches;
+  private final NotificationRouter router;
   private final Duration reconnectMin;
   private final Duration reconnectMax;
   private final Duration healthCheck;
@@ -94,25 +86,19 @@ public final class PgInvalidationListener {
   private final Invalidator invalidator;
   private final String name;
   private final AtomicReference<@Nullable Run> current = new AtomicReference<>();
-  private final LongAdder notifications = new LongAdder();
-  private final LongAdder ignored = new LongAdder();
   private final LongAdder reconnects = new LongAdder();
   private volatile int backendPid = -1;
 
   private PgInvalidationListener(Builder builder) {
     this.connections = builder.connections;
     this.channel = builder.channel;
-    this.registrations = List.copyOf(builder.registrations);
-    // By identity: a cache is one object, whatever its equals says.
-    Set<CacheAside<?, ?>> distinct = Collections.newSetFromMap(new IdentityHashMap<>());
-    registrations.forEach(r -> distinct.addAll(r.caches()));
-    this.caches = List.copyOf(distinct);
     this.reconnectMin = builder.reconnectMin;
     this.reconnectMax = builder.reconnectMax;
     this.healthCheck = builder.healthCheck;
     this.scheduler = builder.scheduler;
     this.name = "PgInvalidationListener[" + channel + "]";
     this.invalidator = new Invalidator(name, builder.invalidationPolicy, scheduler);
+    this.router = new NotificationRouter(builder.routes, invalidator, name);
   }
 
   /** Starts a builder of a listener whose connection comes from {@code connections}. */
@@ -131,10 +117,7 @@ public final class PgInvalidationListener {
    * when all are installed; errors with the first failure (see {@link PgNotifyTrigger#install}).
    */
   public Mono<Void> installTriggers() {
-    Map<String, Set<String>> columnsByTable = new LinkedHashMap<>();
-    registrations.forEach(r ->
-        columnsByTable.computeIfAbsent(r.table(), t -> new LinkedHashSet<>()).add(r.column()));
-    return Flux.fromIterable(columnsByTable.entrySet())
+    return Flux.fromIterable(router.columnsByTable().entrySet())
         .concatMap(e -> Flux.fromIterable(e.getValue())
             .concatMap(column -> PgNotifyTrigger.install(connections, e.getKey(), column, channel)))
         .then();
@@ -198,7 +181,7 @@ public final class PgInvalidationListener {
 
   /** A snapshot of the counters. */
   public Stats stats() {
-    return new Stats(notifications.sum(), ignored.sum(), invalidator.keysInvalidated.sum(),
+    return new Stats(router.notifications(), router.ignored(), invalidator.keysInvalidated.sum(),
         invalidator.generationBumps.sum(), reconnects.sum(), invalidator.failures.sum());
   }
 
@@ -275,7 +258,7 @@ public final class PgInvalidationListener {
         .concatWith(Mono.error(() -> new IllegalStateException(
             "the notification stream ended: the connection closed")))
         .takeUntilOther(stopped)
-        .flatMap(this::onNotification, CONCURRENT_INVALIDATIONS)
+        .flatMap(router::route, CONCURRENT_INVALIDATIONS)
         .cast(Object.class);
     Flux<Object> listening = Sql.execute(pg, "LISTEN " + Sql.identifier(channel))
         .then(Flux.from(pg.createStatement("SELECT pg_backend_pid()").execute())
@@ -283,7 +266,7 @@ public final class PgInvalidationListener {
             .next())
         .flatMapMany(pid -> {
           boolean reconnect = run.listened;
-          Mono<Void> catchUp = reconnect ? bumpAll() : Mono.empty();
+          Mono<Void> catchUp = reconnect ? router.bumpAll() : Mono.empty();
           return catchUp.then(Mono.fromRunnable(() -> {
             backendPid = pid;
             run.listened = true;
@@ -297,11 +280,6 @@ public final class PgInvalidationListener {
         });
     return Flux.merge(invalidations, listening)
         .doFinally(signal -> backendPid = -1);
-  }
-
-  /** Bumps every registered cache's generation, after notifications may have been lost. */
-  private Mono<Void> bumpAll() {
-    return Flux.fromIterable(caches).flatMap(invalidator::bumpGeneration).then();
   }
 
   private Flux<Object> healthChecks(PostgresqlConnection pg, Mono<Void> stopped) {
@@ -331,68 +309,6 @@ public final class PgInvalidationListener {
         + " but the factory made a " + connection.getClass().getName());
   }
 
-  private Mono<Void> onNotification(Notification notification) {
-    notifications.increment();
-    String text = notification.getParameter();
-    NotifyPayload payload = text == null ? null : NotifyPayload.parse(text);
-    if (payload == null) {
-      ignored.increment();
-      LOG.warn("{}: ignoring a notification that is not cache-aside's: {}", name, text);
-      return Mono.empty();
-    }
-    List<Mono<Void>> work = new ArrayList<>(2);
-    for (Registration<?> registration : registrations) {
-      if (registration.matches(payload)) {
-        work.add(registration.apply(payload.keys(), invalidator, name));
-      }
-    }
-    if (work.isEmpty()) {
-      ignored.increment();
-      LOG.debug("{}: no cache registered for {}.{} by {}", name, payload.schema(),
-          payload.table(), payload.column());
-      return Mono.empty();
-    }
-    return Flux.merge(work).then();
-  }
-
-  /** Caches to invalidate when rows of a table change, with how the key column's text maps to their keys. */
-  private record Registration<K>(String table, String column, Function<String, ? extends K> keyParser,
-      List<CacheAside<K, ?>> caches) {
-
-    /**
-     * An unqualified table name matches that table in any schema; {@code schema.table} only that
-     * one. Names are compared as the catalog spells them.
-     */
-    boolean matches(NotifyPayload payload) {
-      if (!column.equals(payload.column())) {
-        return false;
-      }
-      int dot = table.indexOf('.');
-      return dot < 0
-          ? table.equals(payload.table())
-          : table.equals(payload.schema() + "." + payload.table());
-    }
-
-    Mono<Void> apply(List<String> texts, Invalidator invalidator, String name) {
-      if (texts.isEmpty()) {
-        LOG.info("{}: any key of {} may have changed (TRUNCATE, or a key too long to notify)",
-            name, table);
-        return Flux.fromIterable(caches).flatMap(invalidator::bumpGeneration).then();
-      }
-      List<K> keys = new ArrayList<>(texts.size());
-      try {
-        for (String text : texts) {
-          keys.add(Objects.requireNonNull(keyParser.apply(text), "key parser returned null"));
-        }
-      } catch (RuntimeException e) {
-        LOG.warn("{}: the key parser of {}.{} rejected {} ({}); bumping the generation instead",
-            name, table, column, texts, e.toString());
-        return Flux.fromIterable(caches).flatMap(invalidator::bumpGeneration).then();
-      }
-      return Flux.fromIterable(caches).flatMap(cache -> invalidator.invalidate(cache, keys)).then();
-    }
-  }
-
   /**
    * The counters of a {@link PgInvalidationListener} since it was built.
    *
@@ -416,7 +332,7 @@ public final class PgInvalidationListener {
   public static final class Builder {
     private final ConnectionFactory connections;
     private String channel = PgNotifyTrigger.DEFAULT_CHANNEL;
-    private final List<Registration<?>> registrations = new ArrayList<>();
+    private final List<NotificationRouter.Route<?>> routes = new ArrayList<>();
     private Duration reconnectMin = Duration.ofMillis(DEFAULT_RECONNECT_MIN_MILLIS);
     private Duration reconnectMax = Duration.ofMillis(DEFAULT_RECONNECT_MAX_MILLIS);
     private Duration healthCheck = Duration.ofMillis(DEFAULT_HEALTH_CHECK_MILLIS);
@@ -469,7 +385,7 @@ public final class PgInvalidationListener {
       for (CacheAside<K, ?> cache : caches) {
         list.add(Objects.requireNonNull(cache, "caches must not contain null"));
       }
-      registrations.add(new Registration<>(table, keyColumn, keyParser, List.copyOf(list)));
+      routes.add(new NotificationRouter.Route<>(table, keyColumn, keyParser, List.copyOf(list)));
       return this;
     }
 
@@ -529,7 +445,7 @@ public final class PgInvalidationListener {
      * @throws IllegalStateException if no table was registered
      */
     public PgInvalidationListener build() {
-      if (registrations.isEmpty()) {
+      if (routes.isEmpty()) {
         throw new IllegalStateException("register at least one table(...) to listen for");
       }
       return new PgInvalidationListener(this);
