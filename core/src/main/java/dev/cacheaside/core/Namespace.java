@@ -8,6 +8,7 @@ import java.util.Objects;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Scheduler;
 
@@ -51,6 +52,8 @@ final class Namespace<K> {
   private final AtomicReference<Mono<Long>> refreshing = new AtomicReference<>();
   /** -1 until first read. */
   private volatile long generation = -1;
+  /** The prefix of the generation used last; plain field, see {@link #generationPrefix}. */
+  private @Nullable GenerationPrefix lastPrefix;
   private volatile long readAt;
   /** When a read failed before any succeeded: reads bypass the cache until the next try. */
   private volatile long failedAt = NEVER_FAILED;
@@ -88,8 +91,25 @@ final class Namespace<K> {
 
   /** The store key of {@code entryKey} under {@code generation}. */
   String storeKey(String entryKey, long generation) {
-    return prefix + generation + ':' + entryKey;
+    return generationPrefix(generation).concat(entryKey);
   }
+
+  /**
+   * {@code escape(name) + ":" + generation + ":"}, made once per generation rather than per key:
+   * formatting the 16-digit generation was 3 % of a bulk read's event-loop CPU with every key
+   * cached. A race between two generations at worst makes the prefix again.
+   */
+  private String generationPrefix(long generation) {
+    GenerationPrefix last = lastPrefix;
+    if (last == null || last.generation != generation) {
+      last = new GenerationPrefix(generation, prefix + generation + ':');
+      lastPrefix = last;
+    }
+    return last.text;
+  }
+
+  /** A generation with its store-key prefix; immutable, so it is safely published by a race. */
+  private record GenerationPrefix(long generation, String text) {}
 
   /** The store keys of {@code entryKeys} under {@code generation}, in order. */
   List<String> storeKeys(List<String> entryKeys, long generation) {
