@@ -19,10 +19,7 @@ import reactor.core.publisher.Mono;
  * off by the time limit is an error; its limit is counted in timer ticks, which a lagging JVM
  * counts slower, so the limit stretches with the lag instead of firing because of it.
  */
-final class Guard {
-  /** The tick of a call without a time limit: never on the timer. */
-  static final int UNTIMED = Integer.MIN_VALUE;
-
+final class Guard implements MonoGuard.Rules {
   private final CircuitBreaker breaker;
   private final CallTimer timer;
   private final Counters counters;
@@ -100,7 +97,8 @@ final class Guard {
     return breaker;
   }
 
-  CallTimer timer() {
+  @Override
+  public CallTimer timer() {
     return timer;
   }
 
@@ -113,32 +111,38 @@ final class Guard {
   }
 
   /** The breaker's clock, so that durations are what its slow-call threshold is compared with. */
-  long now() {
+  @Override
+  public long now() {
     return breaker.getCurrentTimestamp();
   }
 
-  boolean holdsBack(String key) {
+  @Override
+  public boolean holdsBack(String key) {
     return log.holdsBack(key);
   }
 
-  HeldBackException heldBack() {
+  @Override
+  public HeldBackException heldBack() {
     counters.heldBackReads.increment();
     return heldBack;
   }
 
-  boolean acquire() {
+  @Override
+  public boolean acquire() {
     return breaker.tryAcquirePermission();
   }
 
   /** The error of a call the breaker did not let through; counted, and recovery woken. */
-  CallNotPermittedException notPermitted() {
+  @Override
+  public CallNotPermittedException notPermitted() {
     counters.skippedCalls.increment();
     recovery.wake();
     return CallNotPermittedException.createCallNotPermittedException(breaker);
   }
 
   /** The store answered (a value or empty). */
-  void succeeded(long start, int sentTick) {
+  @Override
+  public void succeeded(long start, int sentTick) {
     long elapsed = now() - start;
     long nanos = unit.toNanos(elapsed);
     if (nanos < slowNanos) {
@@ -149,14 +153,16 @@ final class Guard {
   }
 
   /** The store failed the call. */
-  void failed(long start, Throwable e) {
+  @Override
+  public void failed(long start, Throwable e) {
     counters.failedCalls.increment();
     breaker.onError(now() - start, unit, e);
     recovery.wake();
   }
 
   /** The call outlived its time limit: reported as an error, and returned for its caller. */
-  CallTimeoutException timedOut(long start) {
+  @Override
+  public CallTimeoutException timedOut(long start) {
     counters.timeouts.increment();
     CallTimeoutException e = new CallTimeoutException(breaker.getName());
     breaker.onError(now() - start, unit, e);
@@ -168,7 +174,8 @@ final class Guard {
    * The caller gave up before any answer: the permission goes back, unless the call was already
    * slow, which a caller giving up on it does not make less true.
    */
-  void cancelled(long start, int sentTick) {
+  @Override
+  public void cancelled(long start, int sentTick) {
     long elapsed = now() - start;
     long nanos = unit.toNanos(elapsed);
     if (nanos < slowNanos) {
@@ -179,7 +186,7 @@ final class Guard {
   }
 
   private void slow(long elapsed, long nanos, int sentTick) {
-    if (sentTick != UNTIMED && timer.lagged(sentTick, nanos)) {
+    if (sentTick != MonoGuard.UNTIMED && timer.lagged(sentTick, nanos)) {
       // This JVM lost the time, not the store: nothing to hold against it.
       counters.slowCallsExcused.increment();
       breaker.releasePermission();

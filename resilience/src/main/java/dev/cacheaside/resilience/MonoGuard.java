@@ -9,7 +9,8 @@ import reactor.core.publisher.Operators;
 import reactor.util.context.Context;
 
 /**
- * One store call under a {@link Guard}: the circuit breaker's permission on subscribe, the
+ * One store call under a guard ({@link Rules}, which {@code Guard} implements): the circuit
+ * breaker's permission on subscribe, the
  * outcome reported to the breaker with the call's duration, and the time limit kept by the
  * guard's shared {@link CallTimer}. One subscriber per call and nothing scheduled, where
  * Resilience4j's own operators cost a deferred assembly, two subscribers and a scheduled timeout
@@ -25,9 +26,44 @@ import reactor.util.context.Context;
 final class MonoGuard<T> extends Mono<T> {
   /** No time limit: the call waits for the store or its caller (deletes). */
   static final int NO_LIMIT = -1;
+  /** The tick of a call without a time limit: never on the timer. */
+  static final int UNTIMED = Integer.MIN_VALUE;
+
+  /** What a call asks of its guard, and tells it: the rules it runs under. */
+  interface Rules {
+    /** Whether reads of {@code key} are held back (its invalidation is owed). */
+    boolean holdsBack(String key);
+
+    /** The error of a read held back; counts it. */
+    Throwable heldBack();
+
+    /** Asks the breaker for a call. */
+    boolean acquire();
+
+    /** The error of a call the breaker did not let through; counts it. */
+    Throwable notPermitted();
+
+    /** The timer that keeps the limits. */
+    CallTimer timer();
+
+    /** The breaker's clock now. */
+    long now();
+
+    /** The store answered, a value or empty. */
+    void succeeded(long start, int sentTick);
+
+    /** The store failed the call. */
+    void failed(long start, Throwable e);
+
+    /** The call outlived its limit; returns the error for its caller. */
+    Throwable timedOut(long start);
+
+    /** The caller gave up before any answer. */
+    void cancelled(long start, int sentTick);
+  }
 
   private final Mono<T> source;
-  private final Guard guard;
+  private final Rules guard;
   private final int limitTicks;
   private final @Nullable String heldBackKey;
   private final boolean permitted;
@@ -37,7 +73,7 @@ final class MonoGuard<T> extends Mono<T> {
    * @param heldBackKey a key whose owed invalidation keeps this read from the store, or null
    * @param permitted whether the breaker's permission was acquired already (a background probe)
    */
-  MonoGuard(Mono<T> source, Guard guard, int limitTicks, @Nullable String heldBackKey,
+  MonoGuard(Mono<T> source, Rules guard, int limitTicks, @Nullable String heldBackKey,
       boolean permitted) {
     this.source = source;
     this.guard = guard;
@@ -69,7 +105,7 @@ final class MonoGuard<T> extends Mono<T> {
     private static final AtomicIntegerFieldUpdater<GuardSubscriber> STATE =
         AtomicIntegerFieldUpdater.newUpdater(GuardSubscriber.class, "state");
 
-    private final Guard guard;
+    private final Rules guard;
     private final int limitTicks;
     private final long start;
     /**
@@ -78,11 +114,11 @@ final class MonoGuard<T> extends Mono<T> {
      */
     private @Nullable CoreSubscriber<? super T> actual;
     private @Nullable Subscription upstream;
-    /** The timer's tick when the call was sent; {@link Guard#UNTIMED} without a limit. */
-    private int sentTick = Guard.UNTIMED;
+    /** The timer's tick when the call was sent; {@link #UNTIMED} without a limit. */
+    private int sentTick = UNTIMED;
     private volatile int state;
 
-    GuardSubscriber(CoreSubscriber<? super T> actual, Guard guard, int limitTicks) {
+    GuardSubscriber(CoreSubscriber<? super T> actual, Rules guard, int limitTicks) {
       this.actual = actual;
       this.guard = guard;
       this.limitTicks = limitTicks;
