@@ -63,15 +63,17 @@ final class BackgroundRefresher<K, V> {
   private final CacheSettings<K, V> settings;
   private final EarlyRefresh policy;
   private final StatsCounter stats;
+  private final StoreClock clock;
   private final StoreCalls calls;
   private final Loads<V> loads;
   private final ConcurrentHashMap<String, Refresh<V>> refreshes = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, Backoff> backoffs = new ConcurrentHashMap<>();
   private volatile int sweepAt = SWEEP_AT_LEAST;
 
-  BackgroundRefresher(CacheSettings<K, V> settings, StatsCounter stats, StoreCalls calls,
-      Loads<V> loads) {
+  BackgroundRefresher(CacheSettings<K, V> settings, StoreClock clock, StatsCounter stats,
+      StoreCalls calls, Loads<V> loads) {
     this.settings = settings;
+    this.clock = clock;
     this.policy = settings.refresh().policy();
     this.stats = stats;
     this.calls = calls;
@@ -102,7 +104,7 @@ final class BackgroundRefresher<K, V> {
     }
     String key = read.storeKey();
     try {
-      long now = settings.clock().millis();
+      long now = clock.millis();
       if (!policy.due(key, envelope.loadedAt(), envelope.expiresAt(), envelope.loadMillis(), now)
           || refreshes.containsKey(key) || backingOff(key, now)) {
         return;
@@ -148,7 +150,7 @@ final class BackgroundRefresher<K, V> {
           .timeout(settings.leaseTtl(), settings.scheduler())
           .doOnNext(outcome -> {
             backoffs.remove(key);
-            long lead = oldExpiresAt - settings.clock().millis();
+            long lead = oldExpiresAt - clock.millis();
             stats.totalRefreshLeadMillis.add(Math.max(0, lead));
           })
           .doOnError(e -> {
@@ -170,7 +172,7 @@ final class BackgroundRefresher<K, V> {
       return;
     }
     try {
-      long now = settings.clock().millis();
+      long now = clock.millis();
       Map<String, Claim<V>> claimed = new LinkedHashMap<>();
       for (Hit hit : hits) {
         String key = hit.storeKey();
@@ -236,7 +238,7 @@ final class BackgroundRefresher<K, V> {
     if (outcome != null) {
       stats.refreshes.increment();
       backoffs.remove(claim.storeKey);
-      stats.totalRefreshLeadMillis.add(Math.max(0, claim.oldExpiresAt - settings.clock().millis()));
+      stats.totalRefreshLeadMillis.add(Math.max(0, claim.oldExpiresAt - clock.millis()));
       claim.sink.tryEmitValue(outcome);
     } else if (error != null) {
       stats.refreshes.increment();
@@ -291,7 +293,7 @@ final class BackgroundRefresher<K, V> {
   }
 
   private void backOff(String key, long until) {
-    long now = settings.clock().millis();
+    long now = clock.millis();
     long min = settings.refresh().backoffMin().toMillis();
     long max = settings.refresh().backoffMax().toMillis();
     backoffs.compute(key, (k, old) -> {

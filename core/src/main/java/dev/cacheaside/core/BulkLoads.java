@@ -3,7 +3,6 @@ package dev.cacheaside.core;
 import dev.cacheaside.core.Entries.Encoded;
 import dev.cacheaside.core.spi.CacheStore.LeasedEntry;
 import dev.cacheaside.core.spi.CacheStore.StoreEntry;
-import java.time.Clock;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashSet;
@@ -28,7 +27,7 @@ final class BulkLoads<K, V> {
 
   private final String cacheName;
   private final int maxChunk;
-  private final Clock clock;
+  private final StoreClock clock;
   private final Entries<V> entries;
   private final StoreCalls calls;
   private final Loads<V> loads;
@@ -38,7 +37,7 @@ final class BulkLoads<K, V> {
   BulkLoads(Services<K, V> services, BulkLoader<K, V> loader) {
     this.cacheName = services.settings().name();
     this.maxChunk = services.settings().bulk().maxLoadChunk();
-    this.clock = services.settings().clock();
+    this.clock = services.clock();
     this.entries = services.entries();
     this.calls = services.calls();
     this.loads = services.loads();

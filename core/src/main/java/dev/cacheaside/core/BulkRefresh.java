@@ -58,4 +58,40 @@ final class BulkRefresh {
               slot.error)));
     });
   }
+
+  /**
+   * A window's stale (and expired) keys: whoever wins {@code tryLease} refreshes (served stale
+   * only if its load fails); a key leased elsewhere is served stale at once, or, past its grace,
+   * loaded without storing; a failing store refreshes without storing.
+   */
+  static <K, V> Flux<List<BulkSlot<K, V>>> refreshStale(Services<K, V> services,
+      BulkLoads<K, V> loads, List<BulkSlot<K, V>> stale) {
+    if (stale.isEmpty()) {
+      return Flux.empty();
+    }
+    if (!services.settings().leases()) {
+      List<Load<K, V>> unleased = new ArrayList<>(stale.size());
+      stale.forEach(slot -> unleased.add(new Load<>(slot, LoadPlan.unleased())));
+      return loads.load(unleased);
+    }
+    return Flux.fromIterable(stale)
+        .flatMapSequential(slot -> services.calls().tryLease(slot.storeKey), stale.size())
+        .collectList()
+        .flatMapMany(tries -> {
+          List<BulkSlot<K, V>> served = new ArrayList<>();
+          List<Load<K, V>> refreshing = new ArrayList<>(tries.size());
+          for (int i = 0; i < tries.size(); i++) {
+            StoreCalls.LeaseTry lease = tries.get(i);
+            BulkSlot<K, V> slot = stale.get(i);
+            Outcome<V> staleValue = slot.stale;
+            if (lease.token() == null && !lease.failed() && staleValue != null) {
+              served.add(slot.answer(staleValue));
+            } else {
+              refreshing.add(new Load<>(slot, LoadPlan.of(true, lease.token())));
+            }
+          }
+          Flux<List<BulkSlot<K, V>>> loaded = loads.load(refreshing);
+          return served.isEmpty() ? loaded : Flux.merge(Flux.just(served), loaded);
+        });
+  }
 }

@@ -19,6 +19,8 @@ final class BulkSlot<K, V> {
   @Nullable List<K> more;
   /** The stale value found, served if a refresh is not ours or fails. */
   @Nullable Outcome<V> stale;
+  /** Whether the value found was past its grace: refreshed like a stale one, never served. */
+  boolean expired;
   /** This window's flight for the key, when it owns one. */
   Flights.@Nullable Flight<V> flight;
   /** Completes this window's flight, when it owns one. */

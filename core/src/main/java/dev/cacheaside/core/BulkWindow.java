@@ -98,7 +98,7 @@ final class BulkWindow<K, V> {
       Map<String, BulkSlot<K, V>> byStoreKey = new HashMap<>(requests.size() * 2);
       List<BulkSlot<K, V>> slots = new ArrayList<>(requests.size());
       for (Request<K> request : requests) {
-        String storeKey = Namespace.storeKey(request.entryKey(), generation);
+        String storeKey = services.namespace().storeKey(request.entryKey(), generation);
         BulkSlot<K, V> slot = new BulkSlot<>(request.key(), storeKey);
         BulkSlot<K, V> first = byStoreKey.putIfAbsent(storeKey, slot);
         if (first == null) {
@@ -149,10 +149,15 @@ final class BulkWindow<K, V> {
             slot.stale = decoded.outcome();
             pending.add(slot);
           }
+          case EXPIRED -> {
+            slot.expired = true;
+            pending.add(slot);
+          }
           case CORRUPT -> {
             corrupt.add(slot.storeKey);
             pending.add(slot);
           }
+          case ALIEN -> pending.add(slot);
         }
       }
       if (refreshes) {
@@ -206,7 +211,7 @@ final class BulkWindow<K, V> {
     List<BulkSlot<K, V>> misses = new ArrayList<>(owned.size());
     List<BulkSlot<K, V>> stale = new ArrayList<>();
     for (BulkSlot<K, V> slot : owned) {
-      (slot.stale != null ? stale : misses).add(slot);
+      (slot.stale != null || slot.expired ? stale : misses).add(slot);
     }
     Flux<List<BulkSlot<K, V>>> missed = misses.isEmpty() ? Flux.empty()
         : services.settings().leases() ? look(misses, null) : recheck(misses);
@@ -303,20 +308,23 @@ final class BulkWindow<K, V> {
     }
 
     /**
-     * A value found: fresh is an answer, stale is refreshed, corrupt is loaded without storing
-     * (it was deleted once already, as the single-key path's retry does).
+     * A value found: fresh is an answer, stale and expired are refreshed, corrupt is loaded
+     * without storing (it was deleted once already, as the single-key path's retry does), alien is
+     * loaded without storing and left alone.
      */
     void add(BulkSlot<K, V> slot, Decoded<V> decoded) {
       switch (decoded.state()) {
         case FRESH -> answered.add(slot.answer(decoded.outcome()));
-        case STALE -> {
-          slot.stale = decoded.outcome();
+        case STALE, EXPIRED -> {
+          slot.stale = decoded.state() == Decoded.State.STALE ? decoded.outcome() : null;
+          slot.expired = decoded.state() == Decoded.State.EXPIRED;
           stale.add(slot);
         }
         case CORRUPT -> {
           corrupt.add(slot.storeKey);
           loads.add(new Load<>(slot, LoadPlan.uncached()));
         }
+        case ALIEN -> loads.add(new Load<>(slot, LoadPlan.uncached()));
       }
     }
 
@@ -326,36 +334,8 @@ final class BulkWindow<K, V> {
     }
   }
 
-  /**
-   * Stale keys: whoever wins {@code tryLease} refreshes (served stale only if its load fails);
-   * a key leased elsewhere is served stale at once; a failing store refreshes without storing.
-   */
   private Flux<List<BulkSlot<K, V>>> refresh(List<BulkSlot<K, V>> stale) {
-    if (stale.isEmpty()) {
-      return Flux.empty();
-    }
-    if (!services.settings().leases()) {
-      List<Load<K, V>> unleased = new ArrayList<>(stale.size());
-      stale.forEach(slot -> unleased.add(new Load<>(slot, LoadPlan.unleased())));
-      return loads.load(unleased);
-    }
-    return Flux.fromIterable(stale)
-        .flatMapSequential(slot -> services.calls().tryLease(slot.storeKey), stale.size())
-        .collectList()
-        .flatMapMany(tries -> {
-          List<BulkSlot<K, V>> served = new ArrayList<>();
-          List<Load<K, V>> refreshing = new ArrayList<>(tries.size());
-          for (int i = 0; i < tries.size(); i++) {
-            StoreCalls.LeaseTry lease = tries.get(i);
-            BulkSlot<K, V> slot = stale.get(i);
-            if (lease.token() == null && !lease.failed()) {
-              served.add(slot.answer(Objects.requireNonNull(slot.stale)));
-            } else {
-              refreshing.add(new Load<>(slot, LoadPlan.of(true, lease.token())));
-            }
-          }
-          return Flux.merge(batch(served), loads.load(refreshing));
-        });
+    return BulkRefresh.refreshStale(services, loads, stale);
   }
 
   /** Completes this window's flight of an answered key; joiners get the same answer. */

@@ -9,8 +9,9 @@ import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
 /**
- * Cache-aside over a {@link CacheStore}: read the cache, on a miss load once, store, and
- * invalidate on write. Thread-safe; build one per kind of value and share it.
+ * Cache-aside over a {@link dev.cacheaside.core.spi.CacheStore CacheStore}: read the cache, on a
+ * miss load once, store, and invalidate on write. Thread-safe; build one per kind of value and
+ * share it.
  *
  * <pre>{@code
  * CacheAside<Long, Product> products = CacheAside.<Long, Product>builder("products")
@@ -65,7 +66,21 @@ public interface CacheAside<K, V> extends CacheStatsSource {
    * all concurrent subscribers of this key in this JVM (and, with leases, across instances);
    * its value is stored with the TTL (± jitter) and emitted; an empty result is stored as a
    * negative entry and the Mono completes empty; an error is emitted to every waiter and nothing
-   * is stored. A subscriber's cancel does not cancel the load other subscribers wait on.
+   * is stored.
+   *
+   * <p>Bounded: every store call ends within the {@linkplain CacheAsideBuilder#storeTimeout store
+   * timeout} (a store that does not answer is a miss), and the load within the
+   * {@linkplain CacheAsideBuilder#loadTimeout load timeout} (past it every waiter gets a
+   * {@code TimeoutException}, or the stale value within grace, and the lease is given back).
+   *
+   * <p>Cancel: a subscriber's cancel never cancels the read other subscribers wait on; when the
+   * last of them cancels, the read is handled as {@link CacheAsideBuilder#abandonedReads} says
+   * (by default, what is still queued is dropped and a loader already called finishes).
+   *
+   * <p>Context: concurrent callers of a key share one read, so the loader runs in the Reactor
+   * {@code Context} of the subscriber that started it; the others' contexts are not seen. A
+   * loader that reads something from the context (a tenant, a locale) must have it in the key:
+   * {@code cacheAside(new TenantKey(tenant, id), k -> repo.find(k.tenant(), k.id()))}.
    *
    * @param key the key, not null
    * @param loader loads the value from the source of truth; an empty Mono means "not found"
@@ -147,6 +162,16 @@ public interface CacheAside<K, V> extends CacheStatsSource {
    * @return the new generation
    */
   Mono<Long> bumpGeneration();
+
+  /**
+   * The key the store holds {@code key}'s entry under now: its entry key in this cache's
+   * namespace, under the current generation, as the engine makes it. For tools and tests that look
+   * into the store (a Redis store's {@code valueKey(storeKey)} names the Redis key).
+   *
+   * @throws NullPointerException at once if {@code key} is null
+   * @throws IllegalArgumentException at once if the key format rejects it
+   */
+  Mono<String> storeKey(K key);
 
   /** A snapshot of the counters. */
   @Override

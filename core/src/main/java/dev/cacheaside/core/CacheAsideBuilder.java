@@ -34,6 +34,7 @@ public final class CacheAsideBuilder<K, V> {
   private Duration leaseBackoffMax = CacheAsideDefaults.LEASE_BACKOFF_MAX;
   private boolean shareReads = true;
   private int maxValueBytes = CacheAsideDefaults.MAX_VALUE_BYTES;
+  private int schemaVersion;
   private Duration generationRefresh = CacheAsideDefaults.GENERATION_REFRESH;
   private Clock clock = Clock.systemUTC();
   private Scheduler scheduler = Schedulers.parallel();
@@ -73,15 +74,22 @@ public final class CacheAsideBuilder<K, V> {
   }
 
   /**
-   * How a key becomes the store's key. Default: {@code name + ":" + String.valueOf(key)}. The
-   * function must be deterministic and must not return null or an empty string.
+   * How a key becomes a string, its entry key: default {@code String.valueOf(key)}. The entry
+   * key is stored in this cache's own namespace (its name and generation come with it), so two
+   * caches never share an entry, whatever their keys. The function must be deterministic, must
+   * not return null or an empty string, and must tell apart the keys it is given: two keys with
+   * one string share one entry. Any characters may be used; a lone surrogate (not valid Unicode)
+   * fails the call.
    */
   public CacheAsideBuilder<K, V> keyFormat(Function<? super K, String> keyFormat) {
     this.keyFormat = Objects.requireNonNull(keyFormat, "keyFormat must not be null");
     return this;
   }
 
-  /** How long a loaded value is fresh. Default {@link CacheAsideDefaults#TTL}; must be at least 1 ms. */
+  /**
+   * How long a loaded value is fresh. Default {@link CacheAsideDefaults#TTL}; must be at least
+   * 1 ms.
+   */
   public CacheAsideBuilder<K, V> ttl(Duration ttl) {
     this.ttl = StoreChecks.checkTtl(ttl, "ttl");
     return this;
@@ -101,8 +109,8 @@ public final class CacheAsideBuilder<K, V> {
 
   /**
    * How long "not found" (an empty loader result) is cached. Default
-   * {@link CacheAsideDefaults#NEGATIVE_TTL}, capped at the TTL; {@link Duration#ZERO} caches nothing for
-   * absent keys (every read of one loads).
+   * {@link CacheAsideDefaults#NEGATIVE_TTL}, capped at the TTL; {@link Duration#ZERO} caches
+   * nothing for absent keys (every read of one loads).
    */
   public CacheAsideBuilder<K, V> negativeTtl(Duration negativeTtl) {
     this.negativeTtl = Arguments.notNegative(negativeTtl, "negativeTtl");
@@ -172,11 +180,29 @@ public final class CacheAsideBuilder<K, V> {
 
   /**
    * The largest encoded value that is cached; a larger one is returned to the caller but not
-   * stored (counted in {@link CacheStats#uncachedValues()}). Default 8 MiB.
+   * stored (counted in {@link dev.cacheaside.core.stats.CacheStats#uncachedValues()}).
+   * Default 8 MiB.
    */
   public CacheAsideBuilder<K, V> maxValueBytes(int maxValueBytes) {
     Arguments.positive(maxValueBytes, "maxValueBytes");
     this.maxValueBytes = maxValueBytes;
+    return this;
+  }
+
+  /**
+   * The version of the value type's shape, written into every entry. An entry written under
+   * another schema version is served around (the loader answers) and left alone, never served
+   * with defaults for fields its writer did not have. Raise it when a change of the value type is
+   * not compatible: a field whose default the new code must not see, a changed meaning. An added
+   * field the old code may ignore needs no new version (the JSON codecs skip unknown fields).
+   * Default 0.
+   */
+  public CacheAsideBuilder<K, V> schemaVersion(int schemaVersion) {
+    if (schemaVersion < 0) {
+      throw new IllegalArgumentException("schemaVersion must not be negative but was "
+          + schemaVersion);
+    }
+    this.schemaVersion = schemaVersion;
     return this;
   }
 
@@ -213,9 +239,10 @@ public final class CacheAsideBuilder<K, V> {
    * or {@link EarlyRefresh#ahead}. Default {@link EarlyRefresh#none()}. The hit is answered from
    * the cache at once; the refresh takes the key's lease, so one instance refreshes a key once,
    * and stores only if no invalidation happened meanwhile. A refresh that fails keeps the old
-   * value (counted in {@link CacheStats#refreshFailures()}) and is retried with backoff (see
-   * {@link #refreshBackoff}); the entry still expires at its time. A refresh not done within the
-   * lease TTL is abandoned: its lease has lapsed, so it could not store anyway.
+   * value (counted in {@link dev.cacheaside.core.stats.CacheStats#refreshFailures()}) and is
+   * retried with backoff (see {@link #refreshBackoff}); the entry still expires at its time. A
+   * refresh not done within the lease TTL is abandoned: its lease has lapsed, so it could not
+   * store anyway.
    */
   public CacheAsideBuilder<K, V> earlyRefresh(EarlyRefresh earlyRefresh) {
     this.earlyRefresh = Objects.requireNonNull(earlyRefresh, "earlyRefresh must not be null");
@@ -362,17 +389,17 @@ public final class CacheAsideBuilder<K, V> {
       throw new IllegalStateException("cache '" + name + "': codec(...) is required");
     }
     Duration negative = negativeTtl != null ? negativeTtl
-        : (CacheAsideDefaults.NEGATIVE_TTL.compareTo(ttl) < 0 ? CacheAsideDefaults.NEGATIVE_TTL : ttl);
+        : CacheAsideDefaults.NEGATIVE_TTL.compareTo(ttl) < 0 ? CacheAsideDefaults.NEGATIVE_TTL
+        : ttl;
     if (leases && leaseBackoffMin.compareTo(leaseTtl) > 0) {
       throw new IllegalStateException("cache '" + name + "': leaseBackoff min " + leaseBackoffMin
           + " exceeds leaseTtl " + leaseTtl);
     }
-    String prefix = name + ":";
-    Function<? super K, String> format = keyFormat != null ? keyFormat
-        : key -> prefix + key;
+    Function<? super K, String> format = keyFormat != null ? keyFormat : String::valueOf;
     CacheSettings<K, V> settings = new CacheSettings<>(name, store, codec, format, ttl, ttlJitter,
         negative, staleGrace, leases, leaseTtl, leaseWait, leaseBackoffMin, leaseBackoffMax,
-        shareReads, maxValueBytes, generationRefresh, clock, scheduler, loadDecorator,
+        shareReads, maxValueBytes, schemaVersion, generationRefresh, clock, scheduler,
+        loadDecorator,
         loadTimeout != null ? loadTimeout : leaseTtl, abandonedReads, storeTimeout,
         invalidationRetry,
         new CacheSettings.Bulk(bulkWindowSize, bulkWindowTime, bulkMaxLoadChunk, bulkConcurrency,

@@ -42,7 +42,7 @@ public final class CacheAsideDefaults {
    * The default bound on one store call ({@link CacheAsideBuilder#storeTimeout}): a backstop for
    * a store whose client has no timeout of its own, not a latency target.
    */
-  public static final Duration STORE_TIMEOUT = Duration.ofSeconds(1);
+  public static final Duration STORE_TIMEOUT = Duration.ofSeconds(2);
 
   /**
    * What becomes of a read that every caller has abandoned

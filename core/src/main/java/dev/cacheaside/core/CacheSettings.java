@@ -24,6 +24,7 @@ record CacheSettings<K, V>(
     Duration leaseBackoffMax,
     boolean shareReads,
     int maxValueBytes,
+    int schemaVersion,
     Duration generationRefresh,
     Clock clock,
     Scheduler scheduler,

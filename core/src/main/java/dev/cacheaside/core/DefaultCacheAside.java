@@ -82,7 +82,7 @@ final class DefaultCacheAside<K, V> implements CacheAside<K, V> {
    */
   private Mono<Void> delete(List<String> entryKeys) {
     return namespace.generationForWrite().flatMap(generation -> {
-      List<String> storeKeys = Namespace.storeKeys(entryKeys, generation);
+      List<String> storeKeys = namespace.storeKeys(entryKeys, generation);
       Mono<Void> delete = storeKeys.size() == 1 ? settings.store().delete(storeKeys.get(0))
           : settings.store().delete(storeKeys);
       return OffStackErrors.of(delete.timeout(settings.storeTimeout(), settings.scheduler()),
@@ -111,6 +111,12 @@ final class DefaultCacheAside<K, V> implements CacheAside<K, V> {
     return write
         .flatMap(result -> invalidation.thenReturn(result))
         .switchIfEmpty(invalidation.then(Mono.empty()));
+  }
+
+  @Override
+  public Mono<String> storeKey(K key) {
+    String entryKey = namespace.entryKey(key);
+    return namespace.generationForWrite().map(g -> namespace.storeKey(entryKey, g));
   }
 
   @Override

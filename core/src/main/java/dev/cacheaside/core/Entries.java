@@ -1,6 +1,5 @@
 package dev.cacheaside.core;
 
-import java.time.Clock;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.ThreadLocalRandom;
@@ -14,33 +13,40 @@ import org.jspecify.annotations.Nullable;
 final class Entries<V> {
   private final String cacheName;
   private final Codec<V> codec;
-  private final Clock clock;
+  private final StoreClock clock;
   private final Duration ttl;
   private final double ttlJitter;
   private final Duration negativeTtl;
   private final Duration staleGrace;
   private final int maxValueBytes;
   private final StatsCounter stats;
+  private final int schemaVersion;
+  private final long graceMillis;
 
-  Entries(CacheSettings<?, V> settings, StatsCounter stats) {
+  Entries(CacheSettings<?, V> settings, StoreClock clock, StatsCounter stats) {
     this.cacheName = settings.name();
     this.codec = settings.codec();
-    this.clock = settings.clock();
+    this.clock = clock;
     this.ttl = settings.ttl();
     this.ttlJitter = settings.ttlJitter();
     this.negativeTtl = settings.negativeTtl();
     this.staleGrace = settings.staleGrace();
     this.maxValueBytes = settings.maxValueBytes();
     this.stats = stats;
+    this.schemaVersion = settings.schemaVersion();
+    this.graceMillis = settings.staleGrace().toMillis();
   }
 
   /**
-   * What a stored entry says: a fresh value or "not found", a stale one (past its logical expiry,
-   * within grace), or nothing usable (corrupt: counted and logged; the reader deletes it). The
-   * envelope (null when corrupt) carries the times early refresh weighs.
+   * What a stored entry says: a fresh value or "not found"; a stale one (past its logical expiry,
+   * within grace); an expired one (past its grace too, yet still in the store: a clock that is
+   * off, or a store that keeps it longer; never served); nothing usable of ours (corrupt: counted
+   * and logged; the reader deletes it); or nothing of ours at all (alien: another application's
+   * value, or another version's entry; counted, never deleted nor overwritten). The envelope (null
+   * unless fresh, stale or expired) carries the times early refresh weighs.
    */
   record Decoded<V>(State state, @Nullable V value, @Nullable Envelope envelope) {
-    enum State { FRESH, STALE, CORRUPT }
+    enum State { FRESH, STALE, EXPIRED, CORRUPT, ALIEN }
 
     /** The outcome of serving this entry as a hit (fresh) or stale. */
     Outcome<V> outcome() {
@@ -53,6 +59,15 @@ final class Entries<V> {
 
   /** Decodes the envelope and the value. */
   Decoded<V> decode(String storeKey, byte[] bytes) {
+    Envelope.Kind kind = Envelope.classify(bytes, schemaVersion);
+    if (kind != Envelope.Kind.OURS) {
+      (kind == Envelope.Kind.FOREIGN ? stats.foreignEntries : stats.otherVersionEntries)
+          .increment();
+      Log.CACHE.debug("cache '{}': entry {} is {}; served around, left alone", cacheName,
+          storeKey, kind == Envelope.Kind.FOREIGN ? "not this library's"
+              : "another version's (format or schema)");
+      return new Decoded<>(Decoded.State.ALIEN, null, null);
+    }
     Envelope envelope;
     try {
       envelope = Envelope.decode(bytes);
@@ -70,8 +85,11 @@ final class Entries<V> {
         return corrupt(storeKey, e);
       }
     }
-    return new Decoded<>(envelope.isStale(clock.millis())
-        ? Decoded.State.STALE : Decoded.State.FRESH, value, envelope);
+    long now = clock.millis();
+    Decoded.State state = !envelope.isStale(now) ? Decoded.State.FRESH
+        : now - envelope.expiresAt() < graceMillis ? Decoded.State.STALE
+        : Decoded.State.EXPIRED;
+    return new Decoded<>(state, value, envelope);
   }
 
   private Decoded<V> corrupt(String storeKey, RuntimeException e) {
@@ -100,7 +118,8 @@ final class Entries<V> {
       if (negativeTtl.isZero()) {
         return null;
       }
-      envelope = Envelope.negative(loadedAt, now + jittered(negativeTtl), loadMillis);
+      envelope = Envelope.negative(schemaVersion, loadedAt, now + jittered(negativeTtl),
+          loadMillis);
     } else {
       byte[] payload;
       try {
@@ -115,7 +134,8 @@ final class Entries<V> {
             + " cached", cacheName, storeKey, payload.length, maxValueBytes);
         return null;
       }
-      envelope = Envelope.positive(loadedAt, now + jittered(ttl), loadMillis, payload);
+      envelope = Envelope.positive(schemaVersion, loadedAt, now + jittered(ttl), loadMillis,
+          payload);
     }
     Duration physical = Duration.ofMillis(envelope.expiresAt() - now).plus(staleGrace);
     return new Encoded(envelope.encode(), physical);

@@ -1,5 +1,6 @@
 package dev.cacheaside.core;
 
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JavaType;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.ObjectReader;
@@ -9,7 +10,10 @@ import java.util.Objects;
 
 /**
  * A {@link Codec} that writes JSON with Jackson 2 (an optional dependency of this module: add
- * {@code jackson-databind} to use it). Records work out of the box.
+ * {@code jackson-databind} to use it). Records work out of the box. Whatever the mapper says,
+ * properties the type does not know are skipped when reading, so an entry written by a newer
+ * version of the type (a field added) is still a hit; when a change is not compatible, give the
+ * cache a new {@code schemaVersion}.
  *
  * <pre>{@code
  * Codec<Product> codec = JsonCodec.of(Product.class);
@@ -29,7 +33,10 @@ public final class JsonCodec<V> implements Codec<V> {
 
   private JsonCodec(ObjectMapper mapper, JavaType type) {
     this.type = type;
-    this.reader = mapper.readerFor(type);
+    // Entries outlive deploys: code that does not know a field a newer version added must still
+    // read the entry (a hit, not a corrupt entry deleted and rewritten in the old shape).
+    this.reader = mapper.readerFor(type)
+        .without(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
     this.writer = mapper.writerFor(type);
   }
 

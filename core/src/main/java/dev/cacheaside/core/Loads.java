@@ -1,7 +1,6 @@
 package dev.cacheaside.core;
 
 import dev.cacheaside.core.Entries.Encoded;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.TimeoutException;
@@ -21,7 +20,7 @@ import reactor.core.scheduler.Scheduler;
 final class Loads<V> {
   private final String cacheName;
   private final LoadDecorator decorator;
-  private final Clock clock;
+  private final StoreClock clock;
   private final Entries<V> entries;
   private final StoreCalls calls;
   private final StatsCounter stats;
@@ -30,10 +29,11 @@ final class Loads<V> {
   private final boolean finishStarted;
   private final boolean cancelOnAbandon;
 
-  Loads(CacheSettings<?, V> settings, Entries<V> entries, StoreCalls calls, StatsCounter stats) {
+  Loads(CacheSettings<?, V> settings, StoreClock clock, Entries<V> entries, StoreCalls calls,
+      StatsCounter stats) {
     this.cacheName = settings.name();
     this.decorator = settings.loadDecorator();
-    this.clock = settings.clock();
+    this.clock = clock;
     this.entries = entries;
     this.calls = calls;
     this.stats = stats;

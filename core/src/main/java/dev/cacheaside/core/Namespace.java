@@ -1,7 +1,6 @@
 package dev.cacheaside.core;
 
 import dev.cacheaside.core.spi.CacheStore;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -17,27 +16,35 @@ import reactor.core.scheduler.Scheduler;
  * <h2>The names of a key</h2>
  * <dl>
  *   <dt>cache key</dt><dd>what the caller passes ({@code 42L});</dd>
- *   <dt>entry key</dt><dd>the cache key formatted in this cache's name space:
- *       {@code keyFormat(key)}, by default {@code name + ":" + key} ({@code products:42});</dd>
- *   <dt>store key</dt><dd>the entry key under the cache's current generation, what every
- *       {@link CacheStore} call is given: the entry key itself at generation 0,
- *       {@code entryKey + "#g" + generation} after ({@code products:42#g3});</dd>
+ *   <dt>entry key</dt><dd>the cache key as a string: {@code keyFormat(key)}, by default
+ *       {@code String.valueOf(key)} ({@code 42}); any characters, but valid Unicode;</dd>
+ *   <dt>store key</dt><dd>the entry key in this cache's namespace under its current generation,
+ *       what every {@link CacheStore} call is given:
+ *       {@code escape(name) + ":" + generation + ":" + entryKey} ({@code products:1733333:42}),
+ *       where {@code escape} writes {@code %} as {@code %25} and {@code :} as {@code %3A}. The
+ *       name has no bare colon and the generation is digits, so the first two colons are the
+ *       separators and everything after them is the entry key: distinct (name, generation, entry
+ *       key) triples make distinct store keys, whatever their characters;</dd>
  *   <dt>value key, lease key</dt><dd>the store's own keys for a store key's value and lease
  *       (Redis: see {@code RedisKeyLayout}); the engine never sees them.</dd>
  * </dl>
  *
  * <h2>Generations</h2>
- * The generation is a counter in the store ({@link CacheStore#generation}); bumping it makes every
- * older entry unreachable at once (they then expire by their TTL). Each instance reads it at most
- * once per refresh interval and shares that read among concurrent callers, so it sees another
- * instance's bump within one interval. A failing read keeps the last value known.
+ * The generation is a number the store keeps per namespace ({@link CacheStore#generation});
+ * bumping it makes every older entry unreachable at once (they then expire by their TTL). Each
+ * instance reads it at most once per refresh interval and shares that read among concurrent
+ * callers, so it sees another instance's bump within one interval. A failing read keeps the last
+ * value known. The same read takes the store's time ({@link CacheStore#time}), which sets the
+ * {@link StoreClock} that entries are stamped and judged by.
  */
 final class Namespace<K> {
   private final String name;
+  /** The name as it stands in a store key: {@code %} and {@code :} escaped. */
+  private final String prefix;
   private final Function<? super K, String> keyFormat;
   private final CacheStore store;
   private final long refreshMillis;
-  private final Clock clock;
+  private final StoreClock clock;
   private final StoreErrorLog errors;
   private final Scheduler scheduler;
   private final AtomicReference<Mono<Long>> refreshing = new AtomicReference<>();
@@ -49,13 +56,14 @@ final class Namespace<K> {
   private static final long NEVER_FAILED = Long.MIN_VALUE;
   private final Duration storeTimeout;
 
-  Namespace(CacheSettings<K, ?> settings, StoreErrorLog errors) {
+  Namespace(CacheSettings<K, ?> settings, StoreClock clock, StoreErrorLog errors) {
     this.errors = errors;
     this.name = settings.name();
+    this.prefix = escape(checkUnicode(name, "cache name")) + ":";
     this.keyFormat = settings.keyFormat();
     this.store = settings.store();
     this.refreshMillis = settings.generationRefresh().toMillis();
-    this.clock = settings.clock();
+    this.clock = clock;
     this.scheduler = settings.scheduler();
     this.storeTimeout = settings.storeTimeout();
   }
@@ -64,7 +72,8 @@ final class Namespace<K> {
    * The entry key of {@code key}, checked when the call is made so bad keys fail early.
    *
    * @throws NullPointerException if {@code key} is null
-   * @throws IllegalArgumentException if the key format yields null or an empty string
+   * @throws IllegalArgumentException if the key format yields null, an empty string, or a string
+   *     that is not valid Unicode (a lone surrogate cannot be written to a store losslessly)
    */
   String entryKey(K key) {
     Objects.requireNonNull(key, "key must not be null");
@@ -73,19 +82,48 @@ final class Namespace<K> {
       throw new IllegalArgumentException("cache '" + name + "': key format returned "
           + (entryKey == null ? "null" : "an empty string") + " for key " + key);
     }
-    return entryKey;
+    return checkUnicode(entryKey, "key");
   }
 
   /** The store key of {@code entryKey} under {@code generation}. */
-  static String storeKey(String entryKey, long generation) {
-    return generation == 0 ? entryKey : entryKey + "#g" + generation;
+  String storeKey(String entryKey, long generation) {
+    return prefix + generation + ':' + entryKey;
   }
 
   /** The store keys of {@code entryKeys} under {@code generation}, in order. */
-  static List<String> storeKeys(List<String> entryKeys, long generation) {
+  List<String> storeKeys(List<String> entryKeys, long generation) {
     List<String> keys = new ArrayList<>(entryKeys.size());
     entryKeys.forEach(k -> keys.add(storeKey(k, generation)));
     return keys;
+  }
+
+  /** {@code text} with {@code %} and {@code :} escaped, so that it holds no bare colon. */
+  static String escape(String text) {
+    if (text.indexOf('%') < 0 && text.indexOf(':') < 0) {
+      return text;
+    }
+    return text.replace("%", "%25").replace(":", "%3A");
+  }
+
+  /**
+   * Fails on a string that is not valid Unicode: a lone surrogate has no UTF-8 form, and stores
+   * that write UTF-8 would write it as {@code ?}, the same as another key's {@code ?}.
+   */
+  static String checkUnicode(String text, String what) {
+    for (int i = 0; i < text.length(); i++) {
+      char c = text.charAt(i);
+      if (Character.isSurrogate(c)) {
+        boolean paired = Character.isHighSurrogate(c) && i + 1 < text.length()
+            && Character.isLowSurrogate(text.charAt(i + 1));
+        if (!paired) {
+          throw new IllegalArgumentException(what + " holds a lone surrogate U+"
+              + Integer.toHexString(c).toUpperCase(java.util.Locale.ROOT) + " at index " + i
+              + ", which no store can write: keys must be valid Unicode");
+        }
+        i++;
+      }
+    }
+    return text;
   }
 
   /**
@@ -94,7 +132,7 @@ final class Namespace<K> {
    */
   long generationIfFresh() {
     long g = generation;
-    return g >= 0 && clock.millis() - readAt < refreshMillis ? g : -1;
+    return g >= 0 && clock.localMillis() - readAt < refreshMillis ? g : -1;
   }
 
   /**
@@ -109,7 +147,8 @@ final class Namespace<K> {
         return Mono.just(current);
       }
       long failed = failedAt;
-      if (generation < 0 && failed != NEVER_FAILED && clock.millis() - failed < refreshMillis) {
+      if (generation < 0 && failed != NEVER_FAILED
+          && clock.localMillis() - failed < refreshMillis) {
         return Mono.just(UNKNOWN);
       }
       return refresh();
@@ -123,8 +162,7 @@ final class Namespace<K> {
    */
   Mono<Long> generationForWrite() {
     return generation().flatMap(g -> g != UNKNOWN ? Mono.just(g)
-        : OffStackErrors.of(store.generation(name).timeout(storeTimeout, scheduler), scheduler)
-            .defaultIfEmpty(0L)
+        : OffStackErrors.of(readGeneration(), scheduler)
             .doOnNext(this::remember)
             .doOnError(e -> errors.failed("generation", name, e)));
   }
@@ -143,9 +181,7 @@ final class Namespace<K> {
       return existing;
     }
     AtomicReference<Mono<Long>> self = new AtomicReference<>();
-    Mono<Long> read = OffStackErrors.of(store.generation(name).timeout(storeTimeout, scheduler),
-            scheduler)
-        .defaultIfEmpty(0L)
+    Mono<Long> read = OffStackErrors.of(readGeneration(), scheduler)
         .doOnNext(this::remember)
         .onErrorResume(e -> {
           errors.failed("generation", name, e);
@@ -153,7 +189,7 @@ final class Namespace<K> {
           if (known >= 0) {
             remember(known);
           } else {
-            failedAt = clock.millis();
+            failedAt = clock.localMillis();
           }
           return Mono.just(known >= 0 ? known : UNKNOWN);
         })
@@ -161,6 +197,24 @@ final class Namespace<K> {
         .cache();
     self.set(read);
     return refreshing.compareAndSet(null, read) ? read : refresh();
+  }
+
+  /**
+   * One read of the generation and, beside it, of the store's clock, which sets the
+   * {@link StoreClock}; a store without a clock, or whose clock read fails, leaves it as it was.
+   */
+  private Mono<Long> readGeneration() {
+    return Mono.defer(() -> {
+      long sentAt = clock.localMillis();
+      Mono<Boolean> storeTime = store.time(name)
+          .doOnNext(millis -> clock.observed(millis, sentAt, clock.localMillis()))
+          .hasElement()
+          .onErrorReturn(false);
+      Mono<Long> generation = store.generation(name)
+          .switchIfEmpty(Mono.error(() -> new IllegalStateException("store " + store
+              + " answered no generation for " + name)));
+      return Mono.zip(generation, storeTime, (g, timed) -> g).timeout(storeTimeout, scheduler);
+    });
   }
 
   /** Bumps the counter and adopts the new value at once in this instance. */
@@ -171,6 +225,6 @@ final class Namespace<K> {
 
   private void remember(long value) {
     generation = value;
-    readAt = clock.millis();
+    readAt = clock.localMillis();
   }
 }

@@ -69,12 +69,12 @@ final class SingleRead<K, V> {
     Namespace<K> namespace = services.namespace();
     long generation = namespace.generationIfFresh();
     if (generation >= 0) {
-      return read(new Read<>(key, Namespace.storeKey(entryKey, generation), loader));
+      return read(new Read<>(key, namespace.storeKey(entryKey, generation), loader));
     }
     return namespace.generation().flatMap(g -> g == Namespace.UNKNOWN
         // The store cannot say which entries are current: answer from the loader, store nothing.
         ? loads.load(new Read<>(key, entryKey, loader), LoadPlan.uncached())
-        : read(new Read<>(key, Namespace.storeKey(entryKey, g), loader)));
+        : read(new Read<>(key, namespace.storeKey(entryKey, g), loader)));
   }
 
   /** Joins the key's read in flight or starts one; or, not sharing reads, the caller's own. */
@@ -190,40 +190,47 @@ final class SingleRead<K, V> {
     }
   }
 
-  /** A decoded entry: fresh answers, stale is refreshed, corrupt is deleted and read again. */
+  /**
+   * A decoded entry: fresh answers; stale and expired are refreshed (an expired value is never
+   * served); corrupt is deleted and read again; an alien value (another application's, another
+   * version's) is left alone and the loader answers, storing nothing over it.
+   */
   private Mono<Outcome<V>> onDecoded(Read<K, V> read, Decoded<V> decoded, boolean mayRetry) {
     return switch (decoded.state()) {
       case FRESH -> {
         refresher.onHit(read, Objects.requireNonNull(decoded.envelope()));
         yield Mono.just(decoded.outcome());
       }
-      case STALE -> refreshStale(read, decoded.outcome());
+      case STALE -> refresh(read, decoded.outcome());
+      case EXPIRED -> refresh(read, null);
       case CORRUPT -> calls.deleteCorrupt(List.of(read.storeKey())).then(Mono.defer(() -> mayRetry
           ? onMiss(read, false)
           : loads.load(read, LoadPlan.uncached())));
+      case ALIEN -> loads.load(read, LoadPlan.uncached());
     };
   }
 
   /**
-   * A stale value within grace: one caller (the lease winner) loads; everyone else is served the
-   * stale value meanwhile. The winner is never served the stale value as fresh, only if its load
-   * fails (stale-if-error).
+   * A value past its logical expiry: one caller (the lease winner) loads; everyone else is served
+   * the stale value meanwhile, when it is within grace, or loads without storing when it is not.
+   * The winner is never served the stale value as fresh, only if its load fails (stale-if-error).
    */
-  private Mono<Outcome<V>> refreshStale(Read<K, V> read, Outcome<V> stale) {
+  private Mono<Outcome<V>> refresh(Read<K, V> read, @Nullable Outcome<V> stale) {
     return refresher.joinOr(read.storeKey(), stale, () -> leaseOrLoadStale(read, stale));
   }
 
   /**
-   * {@code tryLease}: a token means we refresh; taken means somebody else does, serve stale; a
-   * failing store means refresh without storing.
+   * {@code tryLease}: a token means we refresh; taken means somebody else does (serve stale, or
+   * load without storing when there is nothing to serve); a failing store means refresh without
+   * storing.
    */
-  private Mono<Outcome<V>> leaseOrLoadStale(Read<K, V> read, Outcome<V> stale) {
+  private Mono<Outcome<V>> leaseOrLoadStale(Read<K, V> read, @Nullable Outcome<V> stale) {
     if (!leases) {
       return loads.load(read, LoadPlan.<V>unleased().orStale(stale));
     }
     return calls.tryLease(read.storeKey()).flatMap(lease -> {
       String token = lease.token();
-      if (token == null && !lease.failed()) {
+      if (token == null && !lease.failed() && stale != null) {
         return Mono.just(stale);
       }
       return loads.load(read, LoadPlan.<V>of(true, token).orStale(stale));

@@ -19,6 +19,8 @@ final class StatsCounter {
   final LongAdder leasesLost = new LongAdder();
   final LongAdder storeErrors = new LongAdder();
   final LongAdder corruptEntries = new LongAdder();
+  final LongAdder foreignEntries = new LongAdder();
+  final LongAdder otherVersionEntries = new LongAdder();
   final LongAdder uncachedValues = new LongAdder();
   final LongAdder invalidationFailures = new LongAdder();
   final LongAdder refreshes = new LongAdder();
@@ -62,6 +64,8 @@ final class StatsCounter {
         .leasesLost(leasesLost.sum())
         .storeErrors(storeErrors.sum())
         .corruptEntries(corruptEntries.sum())
+        .foreignEntries(foreignEntries.sum())
+        .otherVersionEntries(otherVersionEntries.sum())
         .uncachedValues(uncachedValues.sum())
         .invalidationFailures(invalidationFailures.sum())
         .refreshes(refreshes.sum())

@@ -4,12 +4,13 @@ import dev.cacheaside.core.spi.InMemoryCacheStore;
 import dev.cacheaside.core.stats.CacheAsideMetrics;
 import dev.cacheaside.core.stats.CacheStats;
 import dev.cacheaside.testing.MutableClock;
-import dev.cacheaside.testing.SchedulerClock;
+import dev.cacheaside.testing.VirtualTime;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -18,7 +19,7 @@ import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -34,17 +35,16 @@ import reactor.test.scheduler.VirtualTimeScheduler;
  * Early refresh through the cache, on the in-memory store in virtual time: every timer, loader
  * delay, refresh start and the clock that stamps entries run on one {@link VirtualTimeScheduler}
  * driven by the test thread, so "answered at once" means "answered before the test moved time".
- * The Redis module runs the same scenarios against a real Redis.
+ * The refresh scenarios every store shares (invalidation during a refresh, failed refreshes backed
+ * off, bulk refresh, the hot key on four instances) are in core's scenario suite
+ * ({@code CacheAsideScenarios}), run on this store and on Redis.
  */
 class BackgroundRefreshTest {
-  private final VirtualTimeScheduler time = VirtualTimeScheduler.create();
-  private final SchedulerClock clock = new SchedulerClock(time);
+  @RegisterExtension
+  final VirtualTime virtual = new VirtualTime();
+  private final VirtualTimeScheduler time = virtual.scheduler();
+  private final Clock clock = virtual.clock();
   private final InMemoryCacheStore store = InMemoryCacheStore.builder().clock(clock).build();
-
-  @AfterEach
-  void tearDown() {
-    time.dispose();
-  }
 
   private CacheAsideBuilder<String, String> instance() {
     return CacheAside.<String, String>builder("t").store(store).codec(Codec.utf8()).clock(clock)
@@ -194,92 +194,6 @@ class BackgroundRefreshTest {
     time.advanceTimeBy(Duration.ofMillis(200));
     assertThat(late.get()).isEqualTo("v2");
     assertThat(cache.stats().refreshes()).isZero();
-  }
-
-  /**
-   * A reader's hit starts a refresh whose loader reads the old row and is held; a write
-   * commits and invalidates; the refresh then tries to store the old row. With leases it is
-   * refused; without, it lands (the test can fail).
-   */
-  private String invalidationDuringRefresh(boolean leases) {
-    AtomicReference<String> row = new AtomicReference<>("old");
-    Sinks.One<String> held = Sinks.one();
-    AtomicInteger calls = new AtomicInteger();
-    Function<String, Mono<String>> loader = key -> {
-      String seen = row.get();
-      return calls.incrementAndGet() == 2 ? held.asMono().thenReturn(seen) : Mono.just(seen);
-    };
-    CacheAside<String, String> cache = instance().leases(leases)
-        .earlyRefresh(EarlyRefresh.ahead(0.5)).build();
-    assertThat(readNow(cache, "k", loader)).contains("old");
-    time.advanceTimeBy(Duration.ofSeconds(6));
-
-    assertThat(readNow(cache, "k", loader)).as("the hit is served at once").contains("old");
-    assertThat(calls).as("the refresh called the loader").hasValue(2);
-    assertThat((int) cache.stats().refreshesInFlight()).isOne();
-
-    cache.writeThenInvalidate("k", Mono.fromRunnable(() -> row.set("new"))).subscribe();
-    assertThat(readNow(cache, "k", loader))
-        .as("a read after the invalidation does not join the refresh that began before it")
-        .contains("new");
-    held.tryEmitValue("go");
-    assertThat(cache.stats().refreshes()).isOne();
-
-    CacheAside<String, String> other = instance().leases(leases).build();
-    return readNow(other, "k", key -> Mono.just("loaded again")).orElseThrow();
-  }
-
-  @Test
-  void invalidationDuringRefresh_withLeases_refreshedOldValueIsNotStored() {
-    assertThat(invalidationDuringRefresh(true)).isEqualTo("new");
-  }
-
-  @Test
-  void invalidationDuringRefresh_withoutLeases_oldValueIsStored_provingTheTestCanFail() {
-    assertThat(invalidationDuringRefresh(false)).isEqualTo("old");
-  }
-
-  @Test
-  void failingLoader_oldValueServedUntilExpiry_refreshAttemptsBackedOff() {
-    CacheAside<String, String> cache = instance().ttl(Duration.ofSeconds(100))
-        .earlyRefresh(EarlyRefresh.ahead(0.5))
-        .refreshBackoff(Duration.ofSeconds(1), Duration.ofSeconds(30)).build();
-    List<Long> attempts = new ArrayList<>();
-    AtomicReference<Boolean> failing = new AtomicReference<>(false);
-    Function<String, Mono<String>> loader = key -> {
-      if (!failing.get()) {
-        return Mono.just("v1");
-      }
-      attempts.add(clock.millis());
-      return Mono.error(new IllegalStateException("database down"));
-    };
-    long loadedAt = clock.millis();
-    assertThat(readNow(cache, "k", loader)).contains("v1");
-    failing.set(true);
-
-    // a read every 100 ms until just before expiry: all served the old value at once
-    for (int i = 1; i < 1_000; i++) {
-      time.advanceTimeBy(Duration.ofMillis(100));
-      assertThat(readNow(cache, "k", loader)).contains("v1");
-    }
-    // first attempt at the entry's ahead point (45..50 s), then after 1, 2, 4, 8, 16 s; the next
-    // (30 s, the cap) would fall past the expiry at 100 s.
-    assertThat(attempts).hasSize(6);
-    long first = attempts.get(0) - loadedAt;
-    assertThat(first).isBetween(45_000L, 50_000L);
-    List<Long> pauses = new ArrayList<>();
-    for (int i = 1; i < attempts.size(); i++) {
-      pauses.add(attempts.get(i) - attempts.get(i - 1));
-    }
-    assertThat(pauses).containsExactly(1_000L, 2_000L, 4_000L, 8_000L, 16_000L);
-    assertThat(cache.stats().refreshes()).isEqualTo(6);
-    assertThat(cache.stats().refreshFailures()).isEqualTo(6);
-    assertThat(cache.stats().misses()).isOne();
-
-    time.advanceTimeBy(Duration.ofMillis(100));
-    AtomicReference<Throwable> error = new AtomicReference<>();
-    cache.cacheAside("k", loader).subscribe(v -> { }, error::set);
-    assertThat(error.get()).as("the entry still expires at its time").hasMessage("database down");
   }
 
   @Test

@@ -1,10 +1,11 @@
 package dev.cacheaside.core;
 
 import dev.cacheaside.core.spi.InMemoryCacheStore;
-import dev.cacheaside.testing.SchedulerClock;
+import dev.cacheaside.testing.VirtualTime;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.time.Clock;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
@@ -13,7 +14,7 @@ import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.Test;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
@@ -25,14 +26,11 @@ import reactor.test.scheduler.VirtualTimeScheduler;
  * due hits of a window are refreshed with one bulk load, in the background, under their leases.
  */
 class BulkRefreshTest {
-  private final VirtualTimeScheduler time = VirtualTimeScheduler.create();
-  private final SchedulerClock clock = new SchedulerClock(time);
+  @RegisterExtension
+  final VirtualTime virtual = new VirtualTime();
+  private final VirtualTimeScheduler time = virtual.scheduler();
+  private final Clock clock = virtual.clock();
   private final InMemoryCacheStore store = InMemoryCacheStore.builder().clock(clock).build();
-
-  @AfterEach
-  void tearDown() {
-    time.dispose();
-  }
 
   private CacheAside<Integer, String> cache() {
     return CacheAside.<Integer, String>builder("t").store(store).codec(Codec.utf8()).clock(clock)

@@ -5,31 +5,25 @@ import dev.cacheaside.core.spi.ForwardingCacheStore;
 import dev.cacheaside.core.spi.InMemoryCacheStore;
 import dev.cacheaside.core.spi.StoreLookup;
 import dev.cacheaside.core.spi.CacheStore.KeyedLookup;
-import dev.cacheaside.testing.Latches;
-import dev.cacheaside.testing.SchedulerClock;
+import dev.cacheaside.testing.VirtualTime;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Clock;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Collection;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
-import reactor.core.scheduler.Schedulers;
 import reactor.test.StepVerifier;
 import reactor.test.scheduler.VirtualTimeScheduler;
 
@@ -39,85 +33,21 @@ import reactor.test.scheduler.VirtualTimeScheduler;
  * The Redis module runs the same scenarios against a real Redis.
  */
 class LeaseTest {
-  private final VirtualTimeScheduler time = VirtualTimeScheduler.create();
+  @RegisterExtension
+  final VirtualTime virtual = new VirtualTime();
+  private final VirtualTimeScheduler time = virtual.scheduler();
   /** Wall time for entries and leases, driven by the same virtual time as the timers. */
-  private final Clock clock = new SchedulerClock(time);
+  private final Clock clock = virtual.clock();
   private final InMemoryCacheStore store = InMemoryCacheStore.builder().clock(clock).build();
 
-  @AfterEach
-  void tearDown() {
-    time.dispose();
+  /** The store key of {@code key} in cache "t", which every instance of a test shares. */
+  private String key(String key) {
+    return instance().build().storeKey(key).block(Duration.ofSeconds(5));
   }
 
   private CacheAsideBuilder<String, String> instance() {
     return CacheAside.<String, String>builder("t").store(store).codec(Codec.utf8()).clock(clock)
         .scheduler(time);
-  }
-
-  @Test
-  void stampede_fourInstances_250SubscribersEach_oneLoadInTotal() throws InterruptedException {
-    InMemoryCacheStore realTimeStore = InMemoryCacheStore.create();
-    List<CacheAside<String, String>> instances = new ArrayList<>();
-    for (int i = 0; i < 4; i++) {
-      instances.add(CacheAside.<String, String>builder("t").store(realTimeStore)
-          .codec(Codec.utf8()).leaseWait(Duration.ofMinutes(1)).build());
-    }
-    AtomicInteger calls = new AtomicInteger();
-    Sinks.One<String> gate = Sinks.one();
-    Function<String, Mono<String>> loader = key -> {
-      calls.incrementAndGet();
-      return gate.asMono();
-    };
-    int perInstance = 250;
-    CountDownLatch subscribed = new CountDownLatch(4 * perInstance);
-    Mono<List<String>> all = Flux.fromIterable(instances)
-        .flatMap(cache -> Flux.range(0, perInstance)
-            .flatMap(i -> cache.cacheAside("cold", loader)
-                .doOnSubscribe(s -> subscribed.countDown())
-                .subscribeOn(Schedulers.parallel()), perInstance))
-        .collectList();
-    StepVerifier.create(all)
-        .then(() -> {
-          Latches.await(subscribed, "every subscriber to subscribe");
-          gate.tryEmitValue("v");
-        })
-        .assertNext(values -> assertThat(values).hasSize(4 * perInstance).containsOnly("v"))
-        .verifyComplete();
-    assertThat(calls).as("loader calls across four instances").hasValue(1);
-  }
-
-  /**
-   * The race plain cache-aside loses: a reader misses and reads the old row; a writer updates the
-   * row and invalidates; then the reader stores the old row, stale until its TTL. Forced
-   * step by step with a gate inside the reader's loader.
-   */
-  private String staleSetRace(boolean leases) {
-    AtomicReference<String> row = new AtomicReference<>("old");
-    CacheAside<String, String> reader = instance().leases(leases).build();
-    CacheAside<String, String> writer = instance().leases(leases).build();
-    Sinks.One<String> readerHeld = Sinks.one();
-    // The reader reads the row now (old), but its load completes only when the test says.
-    StepVerifier readerDone = StepVerifier.create(reader.cacheAside("k", key -> {
-      String seen = row.get();
-      return readerHeld.asMono().thenReturn(seen);
-    })).expectNext("old").expectComplete().verifyLater();
-
-    StepVerifier.create(writer.writeThenInvalidate("k", Mono.fromRunnable(() -> row.set("new"))))
-        .verifyComplete();
-    readerHeld.tryEmitValue("go");
-    readerDone.verify(Duration.ofSeconds(5));
-
-    return writer.cacheAside("k", key -> Mono.just(row.get())).block(Duration.ofSeconds(5));
-  }
-
-  @Test
-  void staleSetRace_withLeases_oldRowIsNotStored() {
-    assertThat(staleSetRace(true)).isEqualTo("new");
-  }
-
-  @Test
-  void staleSetRace_withoutLeases_oldRowIsStored_provingTheTestCanFail() {
-    assertThat(staleSetRace(false)).isEqualTo("old");
   }
 
   @Test
@@ -156,7 +86,7 @@ class LeaseTest {
         .thenAwait(Duration.ofMillis(400))
         .expectNext("own")
         .verifyComplete();
-    assertThat(store.get("t:k").block()).as("no value stored without the lease").isNull();
+    assertThat(store.get(key("k")).block()).as("no value stored without the lease").isNull();
   }
 
   @Test
@@ -320,7 +250,7 @@ class LeaseTest {
     held.verify(Duration.ofSeconds(5));
     assertThat(answer.get()).as("stored, but no hint yet and no time passed").isNull();
 
-    hinting.hint("t:k");
+    hinting.hint(key("k"));
     assertThat(answer.get()).as("answered on the hint, with the holder's value").isEqualTo("v");
     assertThat(waiterLoads).hasValue(0);
     assertThat(waiting.stats().leaseWaits()).isEqualTo(1);
@@ -359,7 +289,7 @@ class LeaseTest {
 
     Sinks.One<Boolean> lookHeld = holdTheSecondLook(hinting);
     gate.tryEmitValue("v");
-    hinting.hint("t:k");
+    hinting.hint(key("k"));
     lookHeld.tryEmitValue(true);
     assertThat(answer.get()).as("its answer said 'held', but the watch had seen the end")
         .isEqualTo("v");
@@ -382,8 +312,8 @@ class LeaseTest {
 
     Sinks.One<Boolean> lookHeld = holdTheSecondLook(hinting);
     gate.tryEmitValue("go");
-    hinting.hint("t:a");
-    hinting.hint("t:b");
+    hinting.hint(key("a"));
+    hinting.hint(key("b"));
     lookHeld.tryEmitValue(true);
     assertThat(answer.get()).isEqualTo(Map.of("a", "A", "b", "B"));
     assertThat(waiting.stats().leaseWakeups()).isEqualTo(1);
@@ -492,9 +422,9 @@ class LeaseTest {
 
     assertThat(hinting.watches).as("one watch per contended key").hasValue(2);
     gate.tryEmitValue("go");
-    hinting.hint("t:a");
+    hinting.hint(key("a"));
     assertThat(answer.get()).as("one of two leases ended: not yet").isNull();
-    hinting.hint("t:b");
+    hinting.hint(key("b"));
     assertThat(answer.get()).as("both ended: one look for both")
         .isEqualTo(Map.of("a", "A", "b", "B"));
     assertThat(waiterLoads).hasValue(0);

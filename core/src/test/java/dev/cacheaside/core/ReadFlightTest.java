@@ -143,7 +143,8 @@ class ReadFlightTest {
     store.gated = true;
     AtomicInteger restarts = new AtomicInteger();
     Mono<Outcome<String>> flight = new ReadFlight<>(env(store),
-        new Read<>("a", "t:a", k -> Mono.error(new AssertionError("no load expected"))),
+        new Read<>("a", cache.storeKey("a").block(),
+            k -> Mono.error(new AssertionError("no load expected"))),
         new FreshOnly(), () -> { }, () -> {
           restarts.incrementAndGet();
           return Mono.just(Outcome.hit("fresh read"));
@@ -159,7 +160,8 @@ class ReadFlightTest {
   void subscriberAfterTheEnd_getsTheOutcomeWithoutAnotherRead() {
     warm("a");
     Mono<Outcome<String>> flight = new ReadFlight<>(env(store),
-        new Read<>("a", "t:a", k -> Mono.error(new AssertionError("no load expected"))),
+        new Read<>("a", cache.storeKey("a").block(),
+            k -> Mono.error(new AssertionError("no load expected"))),
         new FreshOnly(), () -> { }, null);
     StepVerifier.create(flight).expectNextMatches(o -> "loaded-a".equals(o.value()))
         .verifyComplete();

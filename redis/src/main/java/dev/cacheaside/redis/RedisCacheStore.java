@@ -61,17 +61,19 @@ import reactor.core.publisher.Mono;
  * A {@code get} is a plain {@code GET}, with nothing around it. {@code getAll} is {@code MGET},
  * {@code set} is {@code SET PX}, {@code setAll} a pipelined run of {@code SET PX}, {@code delete}
  * a {@code DEL} of the values and their leases, {@code tryLease} a {@code SET NX PX} and
- * {@code bumpGeneration} an {@code INCR}. {@code getOrLease}, {@code setIfLeased} and
- * {@code releaseLease} (and their bulk forms) are Lua scripts, run by digest with
+ * {@code ping} a {@code PING}. {@code getOrLease}, {@code setIfLeased} and {@code releaseLease}
+ * (and their bulk forms), {@code generation}, {@code bumpGeneration} and {@code time} are Lua
+ * scripts, run by digest with
  * {@code EVALSHA}; a node that lost its script cache answers {@code NOSCRIPT}, and the call is
  * retried once with the script's body, which caches it again.
  *
  * <h2>Key layout</h2>
  * An entry is two Redis keys, its value at {@link #valueKey(String) valueKey(key)} and its lease
  * at {@link #leaseKey(String) leaseKey(key)}, in one hash slot (the layout is in ARCHITECTURE.md,
- * "Key layout"). A key that already contains a non-empty hash tag is its own value key; any
- * other is wrapped in braces ({@code products:42} is stored at {@code {products:42}} and its lease
- * at {@code {products:42}:lease}).
+ * "Key layout"): a store key {@code k} is stored at <code>ca:{E(k)}</code> and its lease at
+ * <code>ca:{E(k)}:l</code>, where {@code E} escapes {@code %}, <code>{</code> and <code>}</code>,
+ * so no key, whatever its characters, names another's value, lease or generation. Everything the
+ * store keeps begins with {@code ca:}.
  *
  * <h2>Waiting for another instance's load</h2>
  * A caller whose {@code getOrLease} finds the key leased elsewhere waits for the holder's value
@@ -105,8 +107,9 @@ import reactor.core.publisher.Mono;
  * Multi-key operations are split by the hash slot of each value key and the parts run
  * concurrently, pipelined on the connections to the nodes: a bulk script runs once per slot
  * group, {@code MGET} and {@code DEL} are split by Lettuce the same way, and each {@code SET} of
- * {@code setAll} goes to the node that owns its key. Use hash tags to put keys that are read
- * together into one slot.
+ * {@code setAll} goes to the node that owns its key.
+ *
+ * @since 0.1
  */
 public final class RedisCacheStore implements CacheStore, AutoCloseable {
   private static final RedisCodec<String, byte[]> CODEC =
@@ -252,8 +255,9 @@ public final class RedisCacheStore implements CacheStore, AutoCloseable {
   }
 
   /**
-   * The Redis key that holds the value of the store key {@code key}: {@code key} itself if it
-   * contains a non-empty hash tag, else {@code "{" + key + "}"}.
+   * The Redis key that holds the value of the store key {@code key}: <code>ca:{E(key)}</code>,
+   * where {@code E} writes {@code %} as {@code %25}, <code>{</code> as {@code %7B} and
+   * <code>}</code> as {@code %7D}. For tools and tests: {@code valueKey(cache.storeKey(k))}.
    *
    * @throws NullPointerException if {@code key} is null
    * @throws IllegalArgumentException if {@code key} is empty
@@ -372,34 +376,37 @@ public final class RedisCacheStore implements CacheStore, AutoCloseable {
   }
 
   /**
-   * {@code GET} of the cache's generation counter ({@code {cache-aside:generation:<name>}}); 0
-   * when it was never bumped. Errors if the key holds something that is not an integer.
+   * The cache's generation ({@code ca:g:{<name>}}): one script call, which creates it from the
+   * server's clock when it is absent, so a generation lost with the data is never given out again
+   * (see {@code CacheStore.generation}).
    */
   @Override
   public Mono<Long> generation(String namespace) {
-    String key = RedisKeyLayout.generationKey(namespace);
-    return redis.get(key).map(bytes -> parseCounter(key, bytes)).defaultIfEmpty(0L);
+    String[] keys = {RedisKeyLayout.generationKey(namespace)};
+    return GenerationScripts.READ.<Long>run(redis, keys).single();
   }
 
-  /** {@code INCR} of the cache's generation counter. */
+  /** One script call: the larger of the generation plus one and the server's clock. */
   @Override
   public Mono<Long> bumpGeneration(String namespace) {
-    return redis.incr(RedisKeyLayout.generationKey(namespace));
+    String[] keys = {RedisKeyLayout.generationKey(namespace)};
+    return GenerationScripts.BUMP.<Long>run(redis, keys).single();
+  }
+
+  /**
+   * {@code TIME} of the node that keeps {@code namespace}'s generation (in a cluster, every
+   * instance so reads one node's clock), in milliseconds.
+   */
+  @Override
+  public Mono<Long> time(String namespace) {
+    String[] keys = {RedisKeyLayout.generationKey(namespace)};
+    return GenerationScripts.TIME.<Long>run(redis, keys).single();
   }
 
   /** {@code PING}: completes when Redis answered (in a cluster, the node Lettuce picks). */
   @Override
   public Mono<Void> ping() {
     return redis.ping().then();
-  }
-
-  private static long parseCounter(String key, byte[] bytes) {
-    String text = new String(bytes, StandardCharsets.US_ASCII);
-    try {
-      return Long.parseLong(text);
-    } catch (NumberFormatException e) {
-      throw new IllegalStateException("generation counter " + key + " holds '" + text + "'", e);
-    }
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -5,33 +5,34 @@ import dev.cacheaside.core.spi.StoreChecks;
 /**
  * Where {@link RedisCacheStore} keeps things in Redis: the one place that makes a Redis key.
  *
- * <h2>Entries</h2>
- * An entry (a store key, as the core makes it) is two Redis keys: its value at
- * {@link #valueKey} and its lease at {@link #leaseKey}. They share a hash tag, so in a cluster they
- * live in one hash slot and a script can see both. The rule is the same in standalone and in
- * cluster mode, so entries keep their names when a deployment moves between the two:
- * <ul>
- *   <li>a key that already contains a non-empty hash tag ({@code "{...}"} as Redis Cluster reads
- *       it: the first {@code '{'} and the first {@code '}'} after it, with something between) is
- *       its own value key, so callers can put related entries in one slot on purpose;</li>
- *   <li>any other key is wrapped in braces: {@code products:42} is stored at
- *       {@code {products:42}}, and its lease at {@code {products:42}:lease}. A key that begins
- *       with <code>'}'</code> gets one more opening brace (<code>}x</code> is stored at
- *       <code>{{}x}</code>), because <code>{}x}</code> would begin with an empty tag and Redis
- *       would hash it whole.</li>
- * </ul>
- * A consequence: a key that is already the value key of another names the same entry
- * ({@code "{x}"} and {@code "x"}; <code>"{}x"</code> and <code>"}x"</code>).
+ * <table>
+ *   <caption>The keys</caption>
+ *   <tr><th>what</th><th>Redis key</th></tr>
+ *   <tr><td>the value of store key {@code k}</td><td>{@code ca:{E(k)}}</td></tr>
+ *   <tr><td>the lease of store key {@code k}</td><td>{@code ca:{E(k)}:l}</td></tr>
+ *   <tr><td>the generation of cache {@code n}</td><td>{@code ca:g:{E(n)}}</td></tr>
+ * </table>
  *
- * <h2>Generations</h2>
- * A cache's generation counter is at {@link #generationKey}: the value key of
- * {@code cache-aside:generation:<name>}.
+ * <p>{@code E} writes {@code %} as {@code %25}, <code>{</code> as {@code %7B} and <code>}</code>
+ * as {@code %7D} and keeps every other character (the key is then written as UTF-8). So:
+ * <ul>
+ *   <li>no store key, whatever its characters, brings a brace of its own: the hash tag of a value
+ *       key and of its lease is exactly <code>{E(k)}</code>, and both live in one slot of a
+ *       cluster, where one script sees both;</li>
+ *   <li>{@code E} is reversible, so distinct store keys make distinct value keys, and distinct
+ *       lease keys;</li>
+ *   <li>a value key ends with <code>}</code>, a lease key with {@code :l}, and a generation key
+ *       begins with {@code ca:g:} where the others begin with <code>ca:{</code>: no key of one
+ *       kind is a key of another kind.</li>
+ * </ul>
+ * Everything this library keeps in Redis begins with {@code ca:}; other applications sharing the
+ * Redis should keep out of that prefix. The core makes the store keys so that distinct caches,
+ * generations and keys never share one (see {@code CacheAside.storeKey}).
  */
 final class RedisKeyLayout {
-  /** What {@link #leaseKey} appends to the value key. */
-  private static final String LEASE_SUFFIX = ":lease";
-  /** The prefix of the generation counters' keys, before the value-key rule. */
-  private static final String GENERATION_PREFIX = "cache-aside:generation:";
+  private static final String VALUE_PREFIX = "ca:{";
+  private static final String GENERATION_PREFIX = "ca:g:{";
+  private static final String LEASE_SUFFIX = ":l";
 
   private RedisKeyLayout() {}
 
@@ -42,13 +43,7 @@ final class RedisKeyLayout {
    * @throws IllegalArgumentException if {@code key} is empty
    */
   static String valueKey(String key) {
-    StoreChecks.checkKey(key);
-    if (hasHashTag(key)) {
-      return key;
-    }
-    // "{" + "}x" + "}" would start with the empty tag "{}", and Redis would hash the whole key,
-    // so its lease (a longer key) would land in another slot. One more '{' makes the tag "{".
-    return key.charAt(0) == '}' ? "{{" + key + "}" : "{" + key + "}";
+    return VALUE_PREFIX + escape(StoreChecks.checkKey(key)) + '}';
   }
 
   /** The Redis key of the lease of store key {@code key}, in its value key's slot. */
@@ -61,22 +56,26 @@ final class RedisKeyLayout {
     return valueKey + LEASE_SUFFIX;
   }
 
-  /** The Redis key of the generation counter of the cache named {@code namespace}. */
+  /** The Redis key of the generation of the cache named {@code namespace}. */
   static String generationKey(String namespace) {
-    return valueKey(GENERATION_PREFIX + StoreChecks.checkNamespace(namespace));
+    return GENERATION_PREFIX + escape(StoreChecks.checkNamespace(namespace)) + '}';
   }
 
-  /**
-   * Whether Redis Cluster hashes only part of {@code key}: the part between the first '{' and
-   * the first '}' after it, when that part is not empty. Both are ASCII, so searching the UTF-16
-   * string finds the same positions as Redis does in the UTF-8 bytes.
-   */
-  static boolean hasHashTag(String key) {
-    int open = key.indexOf('{');
-    if (open < 0) {
-      return false;
+  /** {@code text} without braces of its own: {@code %}, <code>{</code>, <code>}</code> escaped. */
+  static String escape(String text) {
+    if (text.indexOf('%') < 0 && text.indexOf('{') < 0 && text.indexOf('}') < 0) {
+      return text;
     }
-    int close = key.indexOf('}', open + 1);
-    return close > open + 1;
+    StringBuilder out = new StringBuilder(text.length() + 8);
+    for (int i = 0; i < text.length(); i++) {
+      char c = text.charAt(i);
+      switch (c) {
+        case '%' -> out.append("%25");
+        case '{' -> out.append("%7B");
+        case '}' -> out.append("%7D");
+        default -> out.append(c);
+      }
+    }
+    return out.toString();
   }
 }

@@ -1,138 +1,40 @@
 package dev.cacheaside.redis;
 
-import static dev.cacheaside.redis.CacheStoreContract.bytes;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.cacheaside.core.CacheAside;
 import dev.cacheaside.core.Codec;
-import io.lettuce.core.SetArgs;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
-import reactor.core.publisher.Sinks;
-import reactor.core.scheduler.Schedulers;
 
-/** Core's {@link CacheAside} on the Redis store, standalone and cluster. */
+/**
+ * What only Redis shows of core's {@link CacheAside}: the TTLs it gives Redis, Redis's own clock
+ * judging entries, and generations that outlive a flush. The behaviour every store shares runs
+ * in {@link RedisScenariosIT} (where the stores tell a fake clock instead of Redis's).
+ */
 class CacheAsideOnRedisIT {
   private static final Duration TIMEOUT = Duration.ofSeconds(30);
-  private static final int SUBSCRIBERS = 1_000;
 
-  private final List<AutoCloseable> closeables = new ArrayList<>();
   private RedisFixture fixture;
+  private final List<RedisCacheStore> closeAfter = new ArrayList<>();
 
   @AfterEach
-  void close() throws Exception {
-    for (AutoCloseable closeable : closeables) {
-      closeable.close();
-    }
+  void close() {
+    closeAfter.forEach(RedisCacheStore::close);
     if (fixture != null) {
       fixture.close();
     }
-  }
-
-  private CacheAside<String, String> cache(RedisCacheStore store) {
-    return CacheAside.<String, String>builder("e2e")
-        .store(store)
-        .codec(Codec.utf8())
-        .ttl(Duration.ofMinutes(10))
-        // Generous, so that callers waiting for another instance's load never give up and load
-        // themselves on a slow machine: the test is about counting loads.
-        .leaseTtl(Duration.ofSeconds(30))
-        .leaseWait(Duration.ofSeconds(30))
-        .build();
-  }
-
-  /**
-   * {@link #SUBSCRIBERS} callers, subscribed concurrently on the parallel scheduler, read one
-   * cold key through {@code caches} (round robin); the load is held until every caller has
-   * subscribed, so all of them arrive while it is in flight.
-   */
-  private List<String> stampede(List<CacheAside<String, String>> caches, AtomicInteger loads) {
-    Sinks.Empty<Void> gate = Sinks.empty();
-    AtomicInteger subscribed = new AtomicInteger();
-    return Flux.range(0, SUBSCRIBERS)
-        .flatMap(i -> caches.get(i % caches.size())
-            .cacheAside("cold", key -> {
-              loads.incrementAndGet();
-              return gate.asMono().thenReturn("loaded:" + key);
-            })
-            .doOnSubscribe(s -> {
-              if (subscribed.incrementAndGet() == SUBSCRIBERS) {
-                gate.tryEmitEmpty();
-              }
-            })
-            .subscribeOn(Schedulers.parallel()), SUBSCRIBERS)
-        .collectList()
-        .block(TIMEOUT);
-  }
-
-  @ParameterizedTest
-  @EnumSource(RedisFixture.Topology.class)
-  void stampede_onOneColdKey_loadsOnce(RedisFixture.Topology topology) {
-    fixture = topology.open();
-    CacheAside<String, String> cache = cache(fixture.store);
-    AtomicInteger loads = new AtomicInteger();
-
-    List<String> values = stampede(List.of(cache), loads);
-
-    assertThat(loads).as("loader calls").hasValue(1);
-    assertThat(values).hasSize(SUBSCRIBERS).containsOnly("loaded:cold");
-    assertThat(fixture.raw.exists(RedisCacheStore.valueKey("e2e:cold"))).isEqualTo(1);
-  }
-
-  @ParameterizedTest
-  @EnumSource(RedisFixture.Topology.class)
-  void stampede_acrossTwoInstances_loadsOnce_throughTheLease(RedisFixture.Topology topology) {
-    fixture = topology.open();
-    // A second store on its own connection stands for a second application instance: it shares
-    // nothing with the first but Redis.
-    RedisFixture second = topology == RedisFixture.Topology.STANDALONE
-        ? RedisFixture.standalone(dev.cacheaside.testing.TestRedis.get().client())
-        : RedisFixture.cluster(dev.cacheaside.testing.TestRedisCluster.get().client());
-    closeables.add(second);
-    AtomicInteger loads = new AtomicInteger();
-
-    List<String> values = stampede(List.of(cache(fixture.store), cache(second.store)), loads);
-
-    assertThat(loads).as("loader calls across both instances").hasValue(1);
-    assertThat(values).hasSize(SUBSCRIBERS).containsOnly("loaded:cold");
-  }
-
-  @ParameterizedTest
-  @EnumSource(RedisFixture.Topology.class)
-  void corruptEntry_isAMiss_isDeleted_andTheLoaderAnswers(RedisFixture.Topology topology) {
-    fixture = topology.open();
-    CacheAside<String, String> cache = cache(fixture.store);
-    String valueKey = RedisCacheStore.valueKey("e2e:1");
-    fixture.raw.set(valueKey, bytes("not an envelope"), SetArgs.Builder.px(600_000));
-    AtomicInteger loads = new AtomicInteger();
-    AtomicLong existedDuringLoad = new AtomicLong(-1);
-
-    String value = cache.cacheAside("1", key -> {
-      loads.incrementAndGet();
-      // Non-blocking look at Redis from inside the load: the corrupt entry must be gone by now.
-      return fixture.rawReactive.exists(valueKey)
-          .doOnNext(existedDuringLoad::set)
-          .thenReturn("fresh:" + key);
-    }).block(TIMEOUT);
-
-    assertThat(value).isEqualTo("fresh:1");
-    assertThat(existedDuringLoad).as("the corrupt entry was deleted before the load").hasValue(0);
-    assertThat(cache.stats().corruptEntries()).isEqualTo(1);
-    byte[] stored = fixture.raw.get(valueKey);
-    assertThat(stored[0]).as("an envelope replaced the garbage").isEqualTo((byte) 0xCA);
-    assertThat(cache.cacheAside("1", key -> Mono.error(new AssertionError("loaded again")))
-        .block(TIMEOUT)).as("the next read is a hit").isEqualTo("fresh:1");
-    assertThat(loads).hasValue(1);
   }
 
   @ParameterizedTest
@@ -152,11 +54,92 @@ class CacheAsideOnRedisIT {
     long max = Math.round(ttl.toMillis() * (1 + jitter));
     Set<Long> pttls = new HashSet<>();
     for (int i = 0; i < keys; i++) {
-      long pttl = fixture.raw.pttl(RedisCacheStore.valueKey("jitter:k" + i));
+      long pttl = fixture.raw.pttl(RedisCacheStore.valueKey(cache.storeKey("k" + i).block()));
       // PTTL counts down from the TTL set; the slack covers the time since the write.
       assertThat(pttl).as("PTTL of key %d", i).isBetween(min - 5_000, max);
       pttls.add(pttl / 1_000);
     }
     assertThat(pttls).as("jitter spreads expiries (seconds left, %d keys)", keys).hasSizeGreaterThan(1);
+  }
+
+  /**
+   * Two instances whose clocks are ten minutes apart share entries with a one-minute TTL: each
+   * stamps and judges entries by Redis's clock (TIME), so neither finds the other's fresh entries
+   * stale, and neither reloads them.
+   */
+  @ParameterizedTest
+  @EnumSource(RedisFixture.Topology.class)
+  void clocksMinutesApart_neitherReloadsTheOthersFreshEntries(RedisFixture.Topology topology) {
+    fixture = topology.open();
+    Clock behind = Clock.systemUTC();
+    Clock ahead = Clock.offset(behind, Duration.ofMinutes(10));
+    CacheAside<String, String> early = skewed(topology, ahead);
+    CacheAside<String, String> late = skewed(topology, behind);
+    AtomicInteger loads = new AtomicInteger();
+    Function<String, Mono<String>> loader = key -> {
+      loads.incrementAndGet();
+      return Mono.just("v" + key);
+    };
+
+    Flux.range(0, 10).concatMap(i -> late.cacheAside("late" + i, loader)).then().block(TIMEOUT);
+    Flux.range(0, 10).concatMap(i -> early.cacheAside("early" + i, loader)).then()
+        .block(TIMEOUT);
+    assertThat(loads).as("each key loaded once, by the instance that read it first").hasValue(20);
+
+    for (int i = 0; i < 10; i++) {
+      assertThat(early.cacheAside("late" + i, loader).block(TIMEOUT)).isEqualTo("vlate" + i);
+      assertThat(late.cacheAside("early" + i, loader).block(TIMEOUT)).isEqualTo("vearly" + i);
+    }
+    assertThat(loads).as("no fresh entry reloaded by the other instance").hasValue(20);
+    assertThat(early.stats().hits()).isEqualTo(10);
+    assertThat(late.stats().hits()).isEqualTo(10);
+    assertThat(early.stats().staleHits() + late.stats().staleHits()).isZero();
+  }
+
+  private CacheAside<String, String> skewed(RedisFixture.Topology topology, Clock clock) {
+    RedisCacheStore store = topology.newStore();
+    closeAfter.add(store);
+    return CacheAside.<String, String>builder("skew").store(store).codec(Codec.utf8())
+        .ttl(Duration.ofMinutes(1)).clock(clock).build();
+  }
+
+  /**
+   * Redis loses its keys, generation counters with them (FLUSHALL, or a restart without
+   * persistence), while an instance still remembers the old generation and writes under it. A
+   * later invalidation must not bring those entries back: a generation is never given out twice.
+   */
+  @ParameterizedTest
+  @EnumSource(RedisFixture.Topology.class)
+  void generationLostByRedis_entriesWrittenUnderTheOldOne_neverServedAfterAnInvalidation(
+      RedisFixture.Topology topology) {
+    fixture = topology.open();
+    CacheAside<String, String> remembering = lostInstance(topology);
+    await(remembering.bumpGeneration());
+    assertThat(remembering.cacheAside("k", key -> Mono.just("cached")).block(TIMEOUT))
+        .isEqualTo("cached");
+
+    fixture.flushAll();
+    // Still on the generation it remembers (its refresh interval is an hour): it loads the old
+    // row again and writes it under that generation.
+    assertThat(remembering.cacheAside("k", key -> Mono.just("old row")).block(TIMEOUT))
+        .isEqualTo("old row");
+
+    CacheAside<String, String> writer = lostInstance(topology);
+    await(writer.bumpGeneration());
+    CacheAside<String, String> reader = lostInstance(topology);
+    assertThat(reader.cacheAside("k", key -> Mono.just("new row")).block(TIMEOUT))
+        .as("the entry written under the lost generation stays unreachable")
+        .isEqualTo("new row");
+  }
+
+  private CacheAside<String, String> lostInstance(RedisFixture.Topology topology) {
+    RedisCacheStore store = topology.newStore();
+    closeAfter.add(store);
+    return CacheAside.<String, String>builder("lost").store(store).codec(Codec.utf8())
+        .generationRefresh(Duration.ofHours(1)).build();
+  }
+
+  private static <T> T await(Mono<T> mono) {
+    return mono.block(TIMEOUT);
   }
 }

@@ -2,6 +2,7 @@ package dev.cacheaside.redis;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.cacheaside.core.testkit.CacheStoreContract;
 import dev.cacheaside.core.spi.StoreLookup;
 import dev.cacheaside.testing.RedisExtension;
 import dev.cacheaside.testing.RedisProxy;
@@ -45,7 +46,7 @@ class LeaseCancelIT {
     proxied.setHost("127.0.0.1");
     proxied.setPort(proxy.port());
     proxiedClient = RedisClient.create(client.getResources(), proxied);
-    store = RedisCacheStore.create(proxiedClient);
+    store = RedisFixture.storeOn(proxiedClient);
     direct = client.connect(RedisCacheStore.codec());
     // Load the scripts first (the release too): a NOSCRIPT reply held by the proxy would hold
     // back the retry with the script's body.

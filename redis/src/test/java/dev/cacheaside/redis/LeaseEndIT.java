@@ -2,6 +2,7 @@ package dev.cacheaside.redis;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.cacheaside.core.testkit.CacheStoreContract;
 import dev.cacheaside.core.BulkLoader;
 import dev.cacheaside.core.BulkResult;
 import dev.cacheaside.core.CacheAside;
@@ -135,7 +136,7 @@ class LeaseEndIT {
       return Mono.just("own");
     })).expectNext("from holder").expectComplete().verifyLater();
     awaitWatching(waiterStore, 1);
-    byte[] lease = fixture.raw.get(RedisCacheStore.leaseKey(name + ":k"));
+    byte[] lease = fixture.raw.get(RedisCacheStore.leaseKey(holder.storeKey("k").block()));
     assertThat(new String(lease, StandardCharsets.US_ASCII)).as("the waiter marked the lease")
         .endsWith(LeaseScripts.WAITED_MARK);
 
@@ -314,7 +315,7 @@ class LeaseEndIT {
     StepVerifier.create(waiter.cacheAside("k", key -> Mono.just("own")))
         .expectNext("own").verifyComplete();
     assertThat(fixture.store.watchedKeys()).as("no watch left behind").isZero();
-    assertThat(fixture.raw.exists(RedisCacheStore.valueKey("never:k")))
+    assertThat(fixture.raw.exists(RedisCacheStore.valueKey(waiter.storeKey("k").block())))
         .as("stored nothing without the lease").isZero();
   }
 

@@ -1,5 +1,6 @@
 package dev.cacheaside.redis;
 
+import dev.cacheaside.core.testkit.CacheStoreContract;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -196,11 +197,13 @@ class RedisCacheStoreBuilderIT {
   @Test
   void recommendedOptions_rejectWhileDisconnected_timeCommandsOut_andRefreshClusterTopology() {
     ClientOptions options = RedisCacheStore.recommendedClientOptions();
-    assertThat(options.isRejectCommandsWhileDisconnected()).isTrue();
+    assertThat(options.getDisconnectedBehavior())
+        .isEqualTo(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS);
     assertThat(options.getTimeoutOptions().isTimeoutCommands()).isTrue();
     assertThat(options.getSocketOptions().getConnectTimeout()).isEqualTo(Duration.ofSeconds(2));
     ClusterClientOptions cluster = RedisCacheStore.recommendedClusterClientOptions();
-    assertThat(cluster.isRejectCommandsWhileDisconnected()).isTrue();
+    assertThat(cluster.getDisconnectedBehavior())
+        .isEqualTo(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS);
     assertThat(cluster.getTopologyRefreshOptions().isPeriodicRefreshEnabled()).isTrue();
     assertThat(cluster.getTopologyRefreshOptions().getAdaptiveRefreshTriggers()).isNotEmpty();
     assertThat(RedisCacheStore.recommendedReconnectDelay().createDelay(20))

@@ -43,17 +43,38 @@ final class RedisFixture implements AutoCloseable {
     this.clusterConnection = clusterConnection;
   }
 
+  /**
+   * A store on {@code client}'s own connections, as an application creates one: the one place the
+   * tests that do not test a way of creating a store create one.
+   */
+  static RedisCacheStore storeOn(RedisClient client) {
+    return RedisCacheStore.create(client);
+  }
+
+  /** A store on {@code client}'s own connections: see {@link #storeOn(RedisClient)}. */
+  static RedisCacheStore storeOn(RedisClusterClient client) {
+    return RedisCacheStore.create(client);
+  }
+
   static RedisFixture standalone(RedisClient client) {
     StatefulRedisConnection<String, byte[]> connection = client.connect(RedisCacheStore.codec());
-    return new RedisFixture(Topology.STANDALONE, RedisCacheStore.create(client), connection,
+    return new RedisFixture(Topology.STANDALONE, storeOn(client), connection,
         connection.sync(), connection.reactive(), null);
   }
 
   static RedisFixture cluster(RedisClusterClient client) {
     StatefulRedisClusterConnection<String, byte[]> connection =
         client.connect(RedisCacheStore.codec());
-    return new RedisFixture(Topology.CLUSTER, RedisCacheStore.create(client), connection,
+    return new RedisFixture(Topology.CLUSTER, storeOn(client), connection,
         connection.sync(), connection.reactive(), connection);
+  }
+
+  /** Deletes every key on the server or on every master: what a flush or a restart loses. */
+  void flushAll() {
+    switch (topology) {
+      case STANDALONE -> dev.cacheaside.testing.TestRedis.get().flushAll();
+      case CLUSTER -> dev.cacheaside.testing.TestRedisCluster.get().flushAll();
+    }
   }
 
   /** The masters, each with the commands of a direct connection to it (cluster only). */
@@ -162,6 +183,17 @@ final class RedisFixture implements AutoCloseable {
   enum Topology {
     STANDALONE,
     CLUSTER;
+
+    /**
+     * A store on the JVM's test server of this kind, on connections of its own, as an
+     * application instance opens it. The caller closes it.
+     */
+    RedisCacheStore newStore() {
+      return switch (this) {
+        case STANDALONE -> storeOn(dev.cacheaside.testing.TestRedis.get().client());
+        case CLUSTER -> storeOn(dev.cacheaside.testing.TestRedisCluster.get().client());
+      };
+    }
 
     /** A fixture on the JVM's test server, emptied first. */
     RedisFixture open() {

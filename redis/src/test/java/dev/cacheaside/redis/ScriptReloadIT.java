@@ -1,9 +1,10 @@
 package dev.cacheaside.redis;
 
-import static dev.cacheaside.redis.CacheStoreContract.await;
-import static dev.cacheaside.redis.CacheStoreContract.bytes;
+import static dev.cacheaside.core.testkit.CacheStoreContract.await;
+import static dev.cacheaside.core.testkit.CacheStoreContract.bytes;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.cacheaside.core.testkit.CacheStoreContract;
 import dev.cacheaside.core.spi.CacheStore.KeyedLookup;
 import dev.cacheaside.core.spi.CacheStore.LeasedEntry;
 import dev.cacheaside.core.spi.StoreLookup;

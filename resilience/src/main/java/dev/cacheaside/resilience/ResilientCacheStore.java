@@ -396,6 +396,12 @@ public final class ResilientCacheStore extends ForwardingCacheStore implements A
     return generationCall(namespace, super.bumpGeneration(namespace));
   }
 
+  /** A read of the store's clock: guarded like any call, so an open breaker skips it too. */
+  @Override
+  public Mono<Long> time(String namespace) {
+    return guard.call(super.time(namespace));
+  }
+
   private Mono<Long> generationCall(String namespace, Mono<Long> call) {
     log.sawNamespace(namespace);
     Mono<Long> guarded = guard.call(call);

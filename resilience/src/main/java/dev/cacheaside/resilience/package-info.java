@@ -16,7 +16,7 @@
  *       Stale-if-error lives in the core
  *       ({@link dev.cacheaside.core.CacheAsideBuilder#staleGrace}); its serves are
  *       {@code cache.gets{result=stale_hit}} of
- *       {@link dev.cacheaside.core.CacheAsideMetrics}.</li>
+ *       {@link dev.cacheaside.core.stats.CacheAsideMetrics}.</li>
  * </ul>
  */
 @NullMarked

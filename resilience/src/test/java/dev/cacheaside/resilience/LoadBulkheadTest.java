@@ -21,6 +21,7 @@ import reactor.core.publisher.Sinks;
 import reactor.core.scheduler.Schedulers;
 import reactor.test.StepVerifier;
 import reactor.test.scheduler.VirtualTimeScheduler;
+import dev.cacheaside.testing.Poll;
 
 /** The loader bulkhead: the cap holds, waits are bounded and fair, and no permit leaks. */
 class LoadBulkheadTest {

@@ -22,6 +22,8 @@ import reactor.core.publisher.Hooks;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
 import reactor.test.StepVerifier;
+import dev.cacheaside.testing.Poll;
+import dev.cacheaside.core.testkit.FaultyStore;
 
 /**
  * BlockHound is installed in this JVM (blockhound-junit-platform); the resilience paths (time

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.cacheaside.core.CacheAside;
 import dev.cacheaside.core.stats.CacheAsideMetrics;
+import dev.cacheaside.core.testkit.ClockedStore;
 import dev.cacheaside.core.Codec;
 import dev.cacheaside.redis.RedisCacheStore;
 import dev.cacheaside.testing.RealServers;
@@ -27,6 +28,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
+import dev.cacheaside.testing.Poll;
 
 /**
  * A real PostgreSQL stopped while values are cached in a real Redis: what is cached (fresh, or
@@ -49,7 +51,9 @@ class PostgresOutageIT {
   PostgresOutageIT(RedisClient client, ConnectionFactory db) {
     catalog = new Catalog(db, 4).create(30);
     redisStore = RedisCacheStore.create(client);
-    store = ResilientCacheStore.builder(redisStore).timeLimit(Duration.ofMillis(500)).build();
+    // Entries are judged by the store's clock: Redis tells the test's clock, which the test moves.
+    store = ResilientCacheStore.builder(ClockedStore.of(redisStore, clock))
+        .timeLimit(Duration.ofMillis(500)).build();
     items = CacheAside.<Integer, String>builder("items").store(store).codec(Codec.utf8())
         .clock(clock).ttl(Duration.ofSeconds(10)).staleGrace(Duration.ofMinutes(1))
         .loadDecorator(LoadBulkhead.of("db", 4, Duration.ofSeconds(5)))
@@ -78,8 +82,9 @@ class PostgresOutageIT {
     RedisCommands<String, byte[]> redis = raw.sync();
     List<byte[]> found = new ArrayList<>();
     ids.forEach(id -> {
-      found.add(redis.get(RedisCacheStore.valueKey("items:" + id)));
-      found.add(redis.get(RedisCacheStore.leaseKey("items:" + id)));
+      String storeKey = items.storeKey(id).block(WAIT);
+      found.add(redis.get(RedisCacheStore.valueKey(storeKey)));
+      found.add(redis.get(RedisCacheStore.leaseKey(storeKey)));
     });
     return found;
   }

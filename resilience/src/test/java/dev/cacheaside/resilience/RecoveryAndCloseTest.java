@@ -1,5 +1,6 @@
 package dev.cacheaside.resilience;
 
+import dev.cacheaside.core.testkit.FaultyStore;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.cacheaside.core.spi.CacheStore;

@@ -27,6 +27,7 @@ import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
 import reactor.test.StepVerifier;
+import dev.cacheaside.testing.Poll;
 
 /**
  * A real Redis killed, restarted, frozen ({@code SIGSTOP}) and thawed under a cache-aside read
@@ -217,6 +218,7 @@ class RedisOutageIT {
   void replayQueueOverflow_bumpsTheGeneration_noReadOlderThanTheLastWrite(TestRedis redis) {
     setUp(b -> b.maxPendingInvalidations(5));
     warm();
+    String oldKey = items.storeKey(0).block(WAIT);
     redis.freeze();
     readUntil(CircuitBreaker.State.OPEN);
     Flux.range(0, 30).flatMap(id -> write(id, "v1-" + id).subscribeOn(Schedulers.parallel()), 8)
@@ -229,7 +231,7 @@ class RedisOutageIT {
     assertNoStaleReadAfterRecovery();
     assertThat(store.stats().generationBumps()).isPositive();
     try (StatefulRedisConnection<String, String> raw = client.connect()) {
-      assertThat(raw.sync().get(RedisCacheStore.valueKey("items:0")))
+      assertThat(raw.sync().get(RedisCacheStore.valueKey(oldKey)))
           .as("the old entry is still in Redis, unreachable").isNotNull();
     }
   }

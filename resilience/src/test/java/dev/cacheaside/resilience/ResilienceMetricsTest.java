@@ -11,6 +11,7 @@ import org.junit.jupiter.api.Test;
 import reactor.core.Disposable;
 import reactor.core.publisher.Mono;
 import reactor.test.StepVerifier;
+import dev.cacheaside.core.testkit.FaultyStore;
 
 /** The meters read the live counters, and Resilience4j's own meters come along. */
 class ResilienceMetricsTest {

@@ -29,6 +29,8 @@ import reactor.core.scheduler.Scheduler;
 import reactor.core.scheduler.Schedulers;
 import reactor.test.scheduler.VirtualTimeScheduler;
 import reactor.test.StepVerifier;
+import dev.cacheaside.testing.Poll;
+import dev.cacheaside.core.testkit.FaultyStore;
 
 /**
  * The decorator on the in-memory store behind a {@link FaultyStore}: reads keep being answered
@@ -282,18 +284,19 @@ class ResilientCacheStoreTest {
     CacheAside<String, String> cache = cache("items", store(b -> b));
     List<String> keys = keys(50);
     warm(cache, keys, "v0");
+    String k0 = cache.storeKey("k0").block(WAIT);
 
     List<String> written = keys.subList(0, 20);
     writeWhileDown(cache, keys, written);
     assertThat(store.pendingInvalidations()).isEqualTo(20);
-    assertThat(inMemory("items:k0")).as("the store still holds the old entry").isNotNull();
+    assertThat(inMemory(k0)).as("the store still holds the old entry").isNotNull();
     assertThat(readAll(cache, written, 1)).as("reads during the outage see the writes")
         .allMatch(v -> v.startsWith("v1-"));
 
     storeBack();
     Poll.until("the replay", WAIT, store::recovered);
     assertThat(store.stats().invalidationsReplayed()).isEqualTo(20);
-    assertThat(inMemory("items:k0")).as("replayed delete").isNull();
+    assertThat(inMemory(k0)).as("replayed delete").isNull();
     assertEveryKeyMatchesTheDatabase(cache, keys);
   }
 
@@ -302,14 +305,15 @@ class ResilientCacheStoreTest {
     CacheAside<String, String> cache = cache("items",
         store(b -> b.replayRetryInterval(Duration.ofMinutes(1))));
     warm(cache, List.of("k"), "v0");
+    String k = cache.storeKey("k").block(WAIT);
 
     faulty.failDeletes = true;
     assertThat(write(cache, "k", "v1").block(WAIT)).isEqualTo("v1");
-    assertThat(inMemory("items:k")).as("the stale entry is still there").endsWith("v0-k");
+    assertThat(inMemory(k)).as("the stale entry is still there").endsWith("v0-k");
     assertThat(read(cache, "k").block(WAIT)).as("held back from the store, loaded")
         .isEqualTo("v1");
     assertThat(store.stats().heldBackReads()).isPositive();
-    assertThat(inMemory("items:k")).as("nothing cached while held back").endsWith("v0-k");
+    assertThat(inMemory(k)).as("nothing cached while held back").endsWith("v0-k");
 
     faulty.failDeletes = false;
     assertThat(cache.invalidate("k").block(WAIT)).isNull();
@@ -327,6 +331,7 @@ class ResilientCacheStoreTest {
     List<String> keys = keys(30);
     warm(items, keys, "v0");
     warm(others, keys, "v0");
+    String k0 = items.storeKey("k0").block(WAIT);
 
     writeWhileDown(items, keys, keys.subList(0, 10));
     assertThat(resilient.stats().invalidationsOverflowed()).isEqualTo(10);
@@ -335,7 +340,7 @@ class ResilientCacheStoreTest {
     storeBack();
     Poll.until("the generation bump", WAIT, () -> resilient.stats().generationBumps() == 2);
     assertEveryKeyMatchesTheDatabase(items, keys);
-    assertThat(inMemory("items:k0")).as("old entries are unreachable, not deleted")
+    assertThat(inMemory(k0)).as("old entries are unreachable, not deleted")
         .endsWith("v0-k0");
     Poll.until("the bump to settle", WAIT, resilient::recovered);
     assertEveryKeyMatchesTheDatabase(items, keys);
@@ -351,6 +356,7 @@ class ResilientCacheStoreTest {
     CacheAside<String, String> cache = CacheAside.<String, String>builder("items")
         .store(resilient).codec(Codec.utf8()).generationRefresh(Duration.ofMillis(200)).build();
     warm(cache, List.of("k"), "v0");
+    String k = cache.storeKey("k").block(WAIT);
 
     faulty.failDeletes = true;
     assertThat(write(cache, "k", "v1").block(WAIT)).isEqualTo("v1");

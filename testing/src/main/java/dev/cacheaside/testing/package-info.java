@@ -24,6 +24,11 @@
  *
  * <p>The blocking methods here ({@code get()}, {@code flushAll()}, {@code newSchema()}, ...) are for a
  * test's own thread, not for a Reactor non-blocking thread.
+ *
+ * <p>Also here, because they do not depend on the library: test time ({@link MutableClock},
+ * {@link SchedulerClock}, the {@link VirtualTime} extension) and the ways a test waits for a step
+ * without sleeping ({@link Latches}, {@link Poll}). What is written against the library (the store
+ * contract and scenario suites, fakes of its SPI) is core's test kit, {@code dev.cacheaside.core.testkit}.
  */
 @NullMarked
 package dev.cacheaside.testing;

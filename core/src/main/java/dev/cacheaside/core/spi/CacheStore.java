@@ -128,28 +128,48 @@ public interface CacheStore {
   }
 
   /**
-   * Reads the namespace generation of the cache named {@code namespace}: a counter that is part
+   * Reads the namespace generation of the cache named {@code namespace}: a number that is part
    * of every key the cache makes, so that bumping it makes every older entry unreachable at once
-   * (see {@code CacheAside.bumpGeneration()}). A counter never bumped reads 0.
+   * (see {@code CacheAside.bumpGeneration()}).
+   *
+   * <p>A generation is never given out twice for a namespace, even after the store lost it (a
+   * flush, a restart without persistence): an entry written under an old generation must never
+   * become reachable again. So a namespace that has none yet starts at a value taken from the
+   * store's clock (microseconds since the epoch, say), and a bump moves it to the larger of its
+   * value plus one and that clock.
    *
    * <p>Generations are their own operations, not keys that decorators must recognise, so that a
    * decorator can treat them as what they are (a resilient store never holds them back, and bumps
-   * them when it lost invalidations). The store keeps them apart from cache entries: no cache key
-   * can name a generation counter.
+   * them when it lost invalidations). The store keeps them apart from cache entries: no store
+   * key can name a generation.
    *
    * @param namespace the cache's name, not empty
-   * @return the current generation, 0 or more
+   * @return the current generation, positive
    */
   Mono<Long> generation(String namespace);
 
   /**
-   * Atomically adds one to the namespace generation of the cache named {@code namespace}
-   * (creating it at 1).
+   * Moves the namespace generation of the cache named {@code namespace} on, atomically, to a
+   * value it never had (see {@link #generation}).
    *
    * @param namespace the cache's name, not empty
    * @return the new generation
    */
   Mono<Long> bumpGeneration(String namespace);
+
+  /**
+   * The store's clock, in milliseconds since the epoch, as the part of the store that keeps
+   * {@code namespace}'s generation reads it (Redis: {@code TIME} on that node). Every instance
+   * reads the same clock this way, so entries are stamped and judged by one clock however far
+   * the instances' own clocks drift apart. Empty when the store has no clock of its own (the
+   * default); the cache then uses its own.
+   *
+   * @param namespace the cache's name, not empty
+   * @return the store's time, or empty
+   */
+  default Mono<Long> time(String namespace) {
+    return Mono.empty();
+  }
 
   /**
    * Checks that the store answers: one round trip that touches no entry ({@code PING} on Redis).

@@ -64,7 +64,9 @@ public abstract class ForwardingCacheStore implements CacheStore {
     /** {@link CacheStore#bumpGeneration}. */
     BUMP_GENERATION,
     /** {@link CacheStore#ping}. */
-    PING
+    PING,
+    /** {@link CacheStore#time}. */
+    TIME
   }
 
   /** Forwards to {@code delegate}. */
@@ -179,6 +181,11 @@ public abstract class ForwardingCacheStore implements CacheStore {
   @Override
   public Mono<Long> bumpGeneration(String namespace) {
     return around(Operation.BUMP_GENERATION, delegate.bumpGeneration(namespace));
+  }
+
+  @Override
+  public Mono<Long> time(String namespace) {
+    return around(Operation.TIME, delegate.time(namespace));
   }
 
   @Override

@@ -321,23 +321,36 @@ public final class InMemoryCacheStore implements CacheStore {
   }
 
   /**
-   * The generations live in a map of their own: never evicted with the entries (an evicted
-   * counter would make old entries reachable again), and out of reach of every entry key.
+   * The generations live in a map of their own: never evicted with the entries (an evicted one
+   * would make old entries reachable again), and out of reach of every store key. A namespace's
+   * first generation, and a bump's lower bound, come from this store's clock, in microseconds.
    */
   @Override
   public Mono<Long> generation(String namespace) {
     StoreChecks.checkNamespace(namespace);
-    return Mono.fromSupplier(() -> {
-      AtomicLong counter = generations.get(namespace);
-      return counter == null ? 0L : counter.get();
-    });
+    return Mono.fromSupplier(() -> generations.computeIfAbsent(namespace,
+        n -> new AtomicLong(nowMicros())).get());
   }
 
   @Override
   public Mono<Long> bumpGeneration(String namespace) {
     StoreChecks.checkNamespace(namespace);
-    return Mono.fromSupplier(
-        () -> generations.computeIfAbsent(namespace, n -> new AtomicLong()).incrementAndGet());
+    return Mono.fromSupplier(() -> {
+      long now = nowMicros();
+      return generations.computeIfAbsent(namespace, n -> new AtomicLong())
+          .accumulateAndGet(now, (current, clockNow) -> Math.max(current + 1, clockNow));
+    });
+  }
+
+  /** This store's clock: it is the one that expires its entries. */
+  @Override
+  public Mono<Long> time(String namespace) {
+    StoreChecks.checkNamespace(namespace);
+    return Mono.fromSupplier(clock::millis);
+  }
+
+  private long nowMicros() {
+    return Math.multiplyExact(clock.millis(), 1000L);
   }
 
   /** The number of keys held, expired ones possibly included until cleaned up. */

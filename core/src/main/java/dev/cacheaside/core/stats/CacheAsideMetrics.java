@@ -23,7 +23,8 @@ import org.jspecify.annotations.Nullable;
  * {@code hit}, {@code negative_hit}, {@code stale_hit}, {@code miss}; {@code cache.loads} with
  * {@code result} = {@code success}, {@code failure}; {@code cache.load.duration} (total, seconds);
  * {@code cache.coalesced}; {@code cache.lease.waits}; {@code cache.lease.lost};
- * {@code cache.store.errors}; {@code cache.corrupt.entries}; {@code cache.uncached.values};
+ * {@code cache.store.errors}; {@code cache.corrupt.entries}; {@code cache.skipped.entries} with
+ * {@code reason} = {@code foreign}, {@code other_version}; {@code cache.uncached.values};
  * {@code cache.invalidation.failures}; {@code cache.refreshes} (background early refreshes) with
  * {@code result} = {@code success}, {@code failure}; {@code cache.refresh.lead} (seconds between
  * successful refreshes and the expiries they pre-empted, total: divide its rate by the rate of
@@ -70,6 +71,9 @@ public final class CacheAsideMetrics implements MeterBinder {
     counter(registry, "cache.lease.lost", null, null, CacheStats::leasesLost);
     counter(registry, "cache.store.errors", null, null, CacheStats::storeErrors);
     counter(registry, "cache.corrupt.entries", null, null, CacheStats::corruptEntries);
+    counter(registry, "cache.skipped.entries", "reason", "foreign", CacheStats::foreignEntries);
+    counter(registry, "cache.skipped.entries", "reason", "other_version",
+        CacheStats::otherVersionEntries);
     counter(registry, "cache.uncached.values", null, null, CacheStats::uncachedValues);
     counter(registry, "cache.invalidation.failures", null, null,
         CacheStats::invalidationFailures);

@@ -22,7 +22,10 @@ import java.util.Objects;
 public final class CacheStats {
   /** The values, by name; the order is that of {@link #values}. */
   private enum Name {
-    HITS, NEGATIVE_HITS, STALE_HITS, MISSES, LOADS, LOAD_FAILURES, TOTAL_LOAD_TIME_NANOS, COALESCED, LEASE_WAITS, LEASE_WAKEUPS, LEASES_LOST, STORE_ERRORS, CORRUPT_ENTRIES, UNCACHED_VALUES, INVALIDATION_FAILURES, REFRESHES, REFRESH_FAILURES, TOTAL_REFRESH_LEAD_MILLIS, READS_IN_FLIGHT, REFRESHES_IN_FLIGHT;
+    HITS, NEGATIVE_HITS, STALE_HITS, MISSES, LOADS, LOAD_FAILURES, TOTAL_LOAD_TIME_NANOS,
+    COALESCED, LEASE_WAITS, LEASE_WAKEUPS, LEASES_LOST, STORE_ERRORS, CORRUPT_ENTRIES,
+    FOREIGN_ENTRIES, OTHER_VERSION_ENTRIES, UNCACHED_VALUES, INVALIDATION_FAILURES, REFRESHES,
+    REFRESH_FAILURES, TOTAL_REFRESH_LEAD_MILLIS, READS_IN_FLIGHT, REFRESHES_IN_FLIGHT;
 
     boolean gauge() {
       return this == READS_IN_FLIGHT || this == REFRESHES_IN_FLIGHT;
@@ -119,6 +122,22 @@ public final class CacheStats {
   /** Entries that could not be decoded (treated as misses and deleted). */
   public long corruptEntries() {
     return values[Name.CORRUPT_ENTRIES.ordinal()];
+  }
+
+  /**
+   * Values found under this cache's keys that are not this library's envelope (another
+   * application wrote them): served around (the loader answers), never deleted nor overwritten.
+   */
+  public long foreignEntries() {
+    return values[Name.FOREIGN_ENTRIES.ordinal()];
+  }
+
+  /**
+   * Entries of another format or schema version (a rolling deploy: the other version's
+   * instances wrote them): served around, never deleted nor overwritten.
+   */
+  public long otherVersionEntries() {
+    return values[Name.OTHER_VERSION_ENTRIES.ordinal()];
   }
 
   /** Loaded values not cached because they exceeded the size limit. */
@@ -299,6 +318,16 @@ public final class CacheStats {
     /** Sets {@link CacheStats#corruptEntries()}. */
     public Builder corruptEntries(long n) {
       return set(Name.CORRUPT_ENTRIES, n);
+    }
+
+    /** Sets {@link CacheStats#foreignEntries()}. */
+    public Builder foreignEntries(long n) {
+      return set(Name.FOREIGN_ENTRIES, n);
+    }
+
+    /** Sets {@link CacheStats#otherVersionEntries()}. */
+    public Builder otherVersionEntries(long n) {
+      return set(Name.OTHER_VERSION_ENTRIES, n);
     }
 
     /** Sets {@link CacheStats#uncachedValues()}. */

@@ -68,10 +68,12 @@ class DemoIT {
   }
 
   @Test
-  void notFoundAndCorrupt_oneQueryAndAMiss() {
+  void notFoundCorruptAndForeign_oneQueryAndAMiss_foreignLeftAlone() {
     assertThat(numbers("missing id +(\\d+) reads, (\\d+) query")).containsExactly(5L, 1L);
     assertThat(find("corrupt entry +answered by (\\w+) .*, (\\d+) corrupt entry counted"))
         .containsExactly("PostgreSQL", "1");
+    assertThat(find("foreign value +answered by (\\w+) .*, (\\d+) foreign entry counted and"
+        + " (left alone|deleted)")).containsExactly("PostgreSQL", "1", "left alone");
   }
 
   @Test

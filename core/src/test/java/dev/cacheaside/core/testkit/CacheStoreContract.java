@@ -1,4 +1,4 @@
-package dev.cacheaside.redis;
+package dev.cacheaside.core.testkit;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -24,38 +24,75 @@ import reactor.test.StepVerifier;
  * The semantics every {@link CacheStore} must have, whatever holds the bytes: one suite, run
  * against core's in-memory store and against Redis, standalone and cluster, so the core can rely
  * on one behaviour. A subclass supplies a fresh, empty store per test and says how to look at
- * TTLs and how to let a lease expire.
+ * TTLs and how to let a lease expire; a new store passes the suite by adding one such class:
+ *
+ * <pre>{@code
+ * class MemcachedCacheStoreIT extends CacheStoreContract {
+ *   private MemcachedCacheStore store;
+ *
+ *   @BeforeEach
+ *   void open() { store = MemcachedCacheStore.create(TestMemcached.get().client()); }
+ *
+ *   @AfterEach
+ *   void close() { store.close(); }
+ *
+ *   @Override protected CacheStore store() { return store; }
+ *   @Override protected void assertExpiresAfter(String key, Duration ttl) { ... }
+ *   @Override protected void awaitLeaseExpiry(String key, Duration leaseTtl) { ... }
+ *   @Override protected Duration shortLeaseTtl() { return Duration.ofMillis(100); }
+ * }
+ * }</pre>
+ *
+ * <p>The module takes core's test kit as a test dependency:
+ * {@code <artifactId>cache-aside-core</artifactId><type>test-jar</type><scope>test</scope>}.
  */
-abstract class CacheStoreContract {
-  static final Duration TIMEOUT = Duration.ofSeconds(10);
-  static final Duration LONG_TTL = Duration.ofMinutes(5);
-  static final Duration LEASE_TTL = Duration.ofSeconds(30);
+public abstract class CacheStoreContract {
+  /** The longest a single store call may take in these tests; not a timing assertion. */
+  public static final Duration TIMEOUT = Duration.ofSeconds(10);
+  /** A TTL that outlives every test. */
+  public static final Duration LONG_TTL = Duration.ofMinutes(5);
+  /** A lease TTL that outlives every test. */
+  public static final Duration LEASE_TTL = Duration.ofSeconds(30);
+
+  /** For subclasses. */
+  protected CacheStoreContract() {}
 
   /** The store under test: a new empty one for each test. */
-  abstract CacheStore store();
+  protected abstract CacheStore store();
 
   /**
    * Asserts that the value of {@code key}, written in this test, lives about {@code ttl} from
    * when it was written: present just before, absent from then on. Call it at the end of a test,
    * for several keys in ascending TTL order (a store with a fake clock moves it).
    */
-  abstract void assertExpiresAfter(String key, Duration ttl);
+  protected abstract void assertExpiresAfter(String key, Duration ttl);
 
   /** Returns once the lease on {@code key}, taken with {@code leaseTtl}, has expired. */
-  abstract void awaitLeaseExpiry(String key, Duration leaseTtl);
+  protected abstract void awaitLeaseExpiry(String key, Duration leaseTtl);
 
   /** A lease TTL that {@link #awaitLeaseExpiry} can wait out quickly. */
-  abstract Duration shortLeaseTtl();
+  protected abstract Duration shortLeaseTtl();
 
-  static <T> T await(Mono<T> mono) {
+  /**
+   * Makes the store lose every generation it keeps, as a flush or a restart without persistence
+   * does; false when it cannot lose them (the default), and the test that needs it is skipped.
+   */
+  protected boolean loseGenerations() {
+    return false;
+  }
+
+  /** The value of {@code mono}, waiting at most {@link #TIMEOUT}; null when it completes empty. */
+  public static <T> T await(Mono<T> mono) {
     return mono.block(TIMEOUT);
   }
 
-  static byte[] bytes(String text) {
+  /** {@code text} as UTF-8. */
+  public static byte[] bytes(String text) {
     return text.getBytes(UTF_8);
   }
 
-  static String text(byte[] bytes) {
+  /** {@code bytes} read as UTF-8. */
+  public static String text(byte[] bytes) {
     return new String(bytes, UTF_8);
   }
 
@@ -396,21 +433,116 @@ abstract class CacheStoreContract {
   // --- generations -----------------------------------------------------------------------------
 
   @Test
-  void generation_readsZeroUntilBumped_thenCountsFromOne() {
-    assertThat(await(store().generation("gen"))).isEqualTo(0L);
-    assertThat(await(store().bumpGeneration("gen"))).isEqualTo(1L);
-    assertThat(await(store().bumpGeneration("gen"))).isEqualTo(2L);
-    assertThat(await(store().bumpGeneration("gen"))).isEqualTo(3L);
-    assertThat(await(store().generation("gen"))).isEqualTo(3L);
-    assertThat(await(store().generation("other"))).as("one counter per namespace").isEqualTo(0L);
+  void generation_firstReadIsPositive_andStaysUntilBumped() {
+    long first = await(store().generation("gen"));
+    assertThat(first).isPositive();
+    assertThat(await(store().generation("gen"))).isEqualTo(first);
+    long bumped = await(store().bumpGeneration("gen"));
+    assertThat(bumped).isGreaterThan(first);
+    long again = await(store().bumpGeneration("gen"));
+    assertThat(again).isGreaterThan(bumped);
+    assertThat(await(store().generation("gen"))).isEqualTo(again);
+  }
+
+  @Test
+  void generation_oneNumberPerNamespace() {
+    long gen = await(store().bumpGeneration("gen"));
+    assertThat(await(store().generation("gen"))).isEqualTo(gen);
+    long other = await(store().generation("other"));
+    assertThat(await(store().bumpGeneration("other"))).isGreaterThan(other);
+    assertThat(await(store().generation("gen"))).as("untouched by the other's bump")
+        .isEqualTo(gen);
+  }
+
+  /**
+   * A generation the store lost (a flush, a restart without persistence) is never given out
+   * again: entries written under it must not become reachable. Stores that cannot lose their
+   * generations skip this ({@link #loseGenerations}).
+   */
+  @Test
+  void generation_lostByTheStore_isNeverGivenOutAgain() {
+    long before = await(store().bumpGeneration("gen"));
+    if (!loseGenerations()) {
+      return;
+    }
+    long after = await(store().generation("gen"));
+    assertThat(after).as("a generation after the loss").isGreaterThan(before);
+    assertThat(await(store().bumpGeneration("gen"))).isGreaterThan(after);
   }
 
   @Test
   void generation_isKeptApartFromEntries() {
     await(store().set("gen", bytes("not a number"), LONG_TTL));
-    assertThat(await(store().bumpGeneration("gen"))).isEqualTo(1L);
+    long gen = await(store().bumpGeneration("gen"));
+    assertThat(gen).isPositive();
     assertThat(text(await(store().get("gen")))).as("the entry is untouched")
         .isEqualTo("not a number");
+  }
+
+  @Test
+  void generation_survivesEveryEntryOperationOnTheSameName() {
+    await(store().bumpGeneration("ns"));
+    long gen = await(store().bumpGeneration("ns"));
+
+    await(store().set("ns", bytes("1"), LONG_TTL));
+    await(store().setAll(List.of(new StoreEntry("ns", bytes("2"), LONG_TTL))));
+    assertThat(await(store().generation("ns"))).as("after set and setAll of that name")
+        .isEqualTo(gen);
+    await(store().delete("ns"));
+    await(store().delete(List.of("ns", "other")));
+    assertThat(await(store().generation("ns"))).as("after deleting that name").isEqualTo(gen);
+    assertThat(await(store().get("ns"))).as("the entry is gone, the counter is not").isNull();
+    assertThat(await(store().getOrLease("ns", LEASE_TTL))).as("a lease on that name")
+        .isInstanceOf(StoreLookup.Granted.class);
+    assertThat(await(store().getAll(List.of("ns")))).as("the counter is no entry").isEmpty();
+    assertThat(await(store().bumpGeneration("ns"))).isGreaterThan(gen);
+  }
+
+  /**
+   * Entries whose names look like a counter's (whatever names a store picks for its counters):
+   * none is read as the counter, and bumping the counter changes none of them.
+   */
+  @Test
+  protected void generation_isKeptApartFromEntriesOfAnyName() {
+    List<String> names = List.of("ns", "generation:ns", "ns:generation", "gen:ns",
+        "cache-aside:generation:ns", "{ns}", "{cache-aside:generation:ns}", "ca:g:{ns}",
+        "ca:g:ns", "ca:{ns}");
+    long gen = await(store().generation("ns"));
+    for (String name : names) {
+      await(store().set(name, bytes("12"), LONG_TTL));
+    }
+    assertThat(await(store().generation("ns"))).as("no entry is read as the counter")
+        .isEqualTo(gen);
+    assertThat(await(store().bumpGeneration("ns"))).isGreaterThan(gen);
+    for (String name : names) {
+      assertThat(text(await(store().get(name)))).as("entry %s", name).isEqualTo("12");
+    }
+  }
+
+  /** The store's clock, if it has one, is about now. */
+  @Test
+  void time_whenTheStoreHasAClock_isItsTime() {
+    Long time = await(store().time("ns"));
+    if (time != null) {
+      assertThat(time).isPositive();
+    }
+  }
+
+  // --- ping ------------------------------------------------------------------------------------
+
+  @Test
+  void ping_onALiveStore_completesEmpty() {
+    StepVerifier.create(store().ping()).as("ping").verifyComplete();
+  }
+
+  @Test
+  void ping_isLazy_andTouchesNoEntry() {
+    Mono<Void> ping = store().ping();
+    await(store().set("k", bytes("v"), LONG_TTL));
+    StepVerifier.create(ping).verifyComplete();
+    StepVerifier.create(ping).as("subscribed again").verifyComplete();
+    assertThat(text(await(store().get("k")))).isEqualTo("v");
+    assertThat(await(store().getAll(List.of("k", "ping", "PING")))).containsOnlyKeys("k");
   }
 
   // --- arguments -------------------------------------------------------------------------------

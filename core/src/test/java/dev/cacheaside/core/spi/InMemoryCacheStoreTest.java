@@ -1,11 +1,9 @@
-package dev.cacheaside.redis;
-
-import dev.cacheaside.testing.MutableClock;
+package dev.cacheaside.core.spi;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.cacheaside.core.spi.CacheStore;
-import dev.cacheaside.core.spi.InMemoryCacheStore;
+import dev.cacheaside.core.testkit.CacheStoreContract;
+import dev.cacheaside.testing.MutableClock;
 import java.time.Duration;
 import org.junit.jupiter.api.BeforeEach;
 
@@ -25,12 +23,12 @@ class InMemoryCacheStoreTest extends CacheStoreContract {
   }
 
   @Override
-  CacheStore store() {
+  protected CacheStore store() {
     return store;
   }
 
   @Override
-  void assertExpiresAfter(String key, Duration ttl) {
+  protected void assertExpiresAfter(String key, Duration ttl) {
     clock.setMillis(START + ttl.toMillis() - 1);
     assertThat(await(store.get(key))).as("%s just before its TTL", key).isNotNull();
     clock.setMillis(START + ttl.toMillis());
@@ -38,12 +36,12 @@ class InMemoryCacheStoreTest extends CacheStoreContract {
   }
 
   @Override
-  void awaitLeaseExpiry(String key, Duration leaseTtl) {
+  protected void awaitLeaseExpiry(String key, Duration leaseTtl) {
     clock.advance(leaseTtl);
   }
 
   @Override
-  Duration shortLeaseTtl() {
+  protected Duration shortLeaseTtl() {
     return Duration.ofSeconds(1);
   }
 }

@@ -1,4 +1,4 @@
-package dev.cacheaside.core;
+package dev.cacheaside.core.testkit;
 
 import dev.cacheaside.core.spi.CacheStore;
 import dev.cacheaside.core.spi.ForwardingCacheStore;
@@ -13,20 +13,22 @@ import reactor.core.publisher.Mono;
  * Counts the store calls the bulk path makes (one count per subscription, that is per round
  * trip), and can fail the multi-get on demand.
  */
-final class CountingStore extends ForwardingCacheStore {
-  final AtomicInteger gets = new AtomicInteger();
-  final AtomicInteger generationReads = new AtomicInteger();
-  final AtomicInteger getAlls = new AtomicInteger();
-  final AtomicInteger getAllKeys = new AtomicInteger();
-  final AtomicInteger getOrLeases = new AtomicInteger();
-  final AtomicInteger getOrLeaseAlls = new AtomicInteger();
-  final AtomicInteger setAlls = new AtomicInteger();
-  final AtomicInteger setAllIfLeaseds = new AtomicInteger();
-  final AtomicInteger sets = new AtomicInteger();
-  final AtomicInteger releases = new AtomicInteger();
-  volatile boolean failGetAll;
+public final class CountingStore extends ForwardingCacheStore {
+  public final AtomicInteger gets = new AtomicInteger();
+  public final AtomicInteger generationReads = new AtomicInteger();
+  public final AtomicInteger getAlls = new AtomicInteger();
+  public final AtomicInteger getAllKeys = new AtomicInteger();
+  public final AtomicInteger getOrLeases = new AtomicInteger();
+  public final AtomicInteger getOrLeaseAlls = new AtomicInteger();
+  public final AtomicInteger setAlls = new AtomicInteger();
+  public final AtomicInteger setAllIfLeaseds = new AtomicInteger();
+  public final AtomicInteger sets = new AtomicInteger();
+  public final AtomicInteger releases = new AtomicInteger();
+  /** While set, multi-gets fail ("getAll is down"). */
+  public volatile boolean failGetAll;
 
-  CountingStore(CacheStore delegate) {
+  /** Counts the calls to {@code delegate}. */
+  public CountingStore(CacheStore delegate) {
     super(delegate);
   }
 

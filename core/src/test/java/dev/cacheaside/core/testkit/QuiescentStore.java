@@ -1,7 +1,8 @@
-package dev.cacheaside.redis;
+package dev.cacheaside.core.testkit;
 
 import dev.cacheaside.core.spi.CacheStore;
 import dev.cacheaside.core.spi.ForwardingCacheStore;
+import dev.cacheaside.testing.Poll;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicInteger;
 import reactor.core.publisher.Flux;
@@ -9,23 +10,23 @@ import reactor.core.publisher.Mono;
 
 /**
  * A store decorator that counts the operations in flight, shared by every instance of a test, so
- * a test can wait until background work (a refresh's lease, store or release) has reached Redis
- * and come back before it moves its fake clock on. The count drops after the operation's result
- * has been handled downstream, so at zero the caller's next step has been taken too (a read's
- * flight, for one, has left the in-flight map).
+ * a test can wait until background work (a refresh's lease, store or release) has reached the
+ * store and come back before it moves its fake clock on. The count drops after the operation's
+ * result has been handled downstream, so at zero the caller's next step has been taken too (a
+ * read's flight, for one, has left the in-flight map).
  */
-final class QuiescentStore extends ForwardingCacheStore {
+public final class QuiescentStore extends ForwardingCacheStore {
   private final AtomicInteger pending;
 
-  QuiescentStore(CacheStore delegate, AtomicInteger pending) {
+  /** Counts the operations on {@code delegate} in {@code pending}, which stores may share. */
+  public QuiescentStore(CacheStore delegate, AtomicInteger pending) {
     super(delegate);
     this.pending = pending;
   }
 
   /** Waits (bounded polling) until no operation of any store sharing {@code pending} runs. */
-  static void awaitQuiet(AtomicInteger pending) {
-    RedisFixture.poll("store operations finishing", Duration.ofSeconds(10),
-        () -> Mono.fromSupplier(() -> pending.get() == 0));
+  public static void awaitQuiet(AtomicInteger pending) {
+    Poll.until("store operations finishing", Duration.ofSeconds(10), () -> pending.get() == 0);
   }
 
   @Override
