@@ -36,6 +36,8 @@ import org.jspecify.annotations.Nullable;
  * <p>For a bulkhead, tagged {@code bulkhead=<name>}: {@code cache.load.bulkhead.waited},
  * {@code cache.load.bulkhead.rejected}, the gauge {@code cache.load.bulkhead.waiting}, and
  * Resilience4j's {@code resilience4j.bulkhead.*}.
+ *
+ * @since 0.1
  */
 public final class ResilienceMetrics implements MeterBinder {
   private final @Nullable ResilientCacheStore store;

@@ -23,6 +23,8 @@ package dev.cacheaside.resilience;
  * @param invalidationsUnflushed keys still queued when {@link ResilientCacheStore#close()} gave
  *     up flushing them (the store did not answer within the close timeout); they were logged
  * @param generationBumps generation counters incremented after an overflow
+ *
+ * @since 0.1
  */
 public record ResilienceStats(
     long timeouts,

@@ -103,6 +103,8 @@ import reactor.util.retry.Retry;
  * disconnected, reconnects at least every second, a command timeout.
  *
  * <p>Thread-safe; share one per store.
+ *
+ * @since 0.1
  */
 public final class ResilientCacheStore extends ForwardingCacheStore implements AutoCloseable {
   private static final Logger LOG = Loggers.getLogger(ResilientCacheStore.class);
@@ -562,6 +564,8 @@ public final class ResilientCacheStore extends ForwardingCacheStore implements A
   /**
    * Options of a {@link ResilientCacheStore}. Each setter checks its argument at once; options
    * that clash fail in {@link #build()}.
+   *
+   * @since 0.1
    */
   public static final class Builder {
     private final CacheStore store;
