@@ -224,8 +224,11 @@ class RedisOutageIT {
     Flux.range(0, 30).flatMap(id -> write(id, "v1-" + id).subscribeOn(Schedulers.parallel()), 8)
         .blockLast(WAIT);
     assertThat(items.stats().invalidationFailures()).isZero();
-    assertThat(store.stats().invalidationsOverflowed()).isGreaterThanOrEqualTo(30);
-    assertThat(store.pendingInvalidations()).isZero();
+    // Each of the 30 is owed: counted into the bump, or queued behind it when it was skipped while
+    // a bump was being tried (the background probe lets calls through to the frozen Redis), and
+    // then replayed after the bump.
+    assertThat(store.stats().invalidationsOverflowed() + store.pendingInvalidations())
+        .as("invalidations covered by the bump or queued").isGreaterThanOrEqualTo(30);
 
     redis.thaw();
     assertNoStaleReadAfterRecovery();
