@@ -6,14 +6,14 @@ import dev.cacheaside.core.CacheAside;
 import dev.cacheaside.core.Codec;
 import dev.cacheaside.core.spi.CacheStore;
 import dev.cacheaside.core.spi.ForwardingCacheStore;
+import dev.cacheaside.testing.Poll;
+import dev.cacheaside.testing.ReadTally;
 import dev.cacheaside.testing.RedisExtension;
 import dev.cacheaside.testing.TestRedis;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
-import java.util.concurrent.locks.LockSupport;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -22,7 +22,6 @@ import reactor.core.CoreSubscriber;
 import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
-import reactor.core.scheduler.Schedulers;
 import reactor.util.context.Context;
 
 /**
@@ -114,25 +113,13 @@ class RejectionDuringReconnectIT {
     }
   }
 
-  private static void await(String what, BooleanSupplier condition) {
-    long deadline = System.nanoTime() + BOUND.toNanos();
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() - deadline > 0) {
-        throw new AssertionError("timed out after " + BOUND + " waiting for " + what);
-      }
-      LockSupport.parkNanos(Duration.ofMillis(10).toNanos());
-    }
-  }
-
   @Test
   void redisKilledAndRestartedUnderLoad_rejectionsOnTheCallersStack_noReadHangs(TestRedis redis) {
     redisStore = RedisCacheStore.builder().uri(redis.uri().toString()).build();
     StackWatch store = new StackWatch(redisStore);
     CacheAside<Integer, String> items = CacheAside.<Integer, String>builder("items")
         .store(store).codec(Codec.utf8()).build();
-    LongAdder issued = new LongAdder();
-    LongAdder answered = new LongAdder();
-    LongAdder failed = new LongAdder();
+    ReadTally reads = new ReadTally(READ_TIMEOUT);
     AtomicLong next = new AtomicLong();
     AtomicBoolean running = new AtomicBoolean(true);
     AtomicBoolean ended = new AtomicBoolean();
@@ -142,41 +129,34 @@ class RejectionDuringReconnectIT {
     Disposable load = Flux.<Integer>generate(sink -> sink.next(0))
         .takeWhile(tick -> running.get())
         .flatMap(tick -> {
-          issued.increment();
           int id = (int) (next.getAndIncrement() % KEYS);
-          return items.cacheAside(id, key -> Mono.just("v" + key))
-              .subscribeOn(Schedulers.parallel())
-              .timeout(READ_TIMEOUT)
-              .doOnSuccess(v -> answered.increment())
-              .onErrorResume(e -> {
-                failed.increment();
-                return Mono.empty();
-              });
+          return reads.read(items.cacheAside(id, key -> Mono.just("v" + key)));
         }, 64)
         .doFinally(signal -> ended.set(true))
         .subscribe();
     try {
       // Warm: the cache knows its generation and holds the keys, so reads go to Redis.
-      await("hits before the first kill", () -> items.stats().hits() >= 200);
+      Poll.until("hits before the first kill", BOUND, () -> items.stats().hits() >= 200);
       for (int cycle = 0; cycle < 3; cycle++) {
         long rejectedBefore = store.rejectedOnTheCallersStack.sum();
         redis.stop();
-        await("commands rejected on the caller's stack",
+        Poll.until("commands rejected on the caller's stack", BOUND,
             () -> store.rejectedOnTheCallersStack.sum() >= rejectedBefore + 50);
         redis.start();
         // Rejections go on until the reconnect completes; then the cache fills and hits again.
         long hitsBefore = items.stats().hits();
-        await("hits after the restart", () -> items.stats().hits() >= hitsBefore + 200);
+        Poll.until("hits after the restart", BOUND,
+            () -> items.stats().hits() >= hitsBefore + 200);
       }
     } finally {
       running.set(false);
     }
     // Reads under way end by themselves: every one has an answer or its own timeout.
-    await("every read issued to end", ended::get);
-    assertThat(failed.sum()).as("reads that failed or got no answer within %s", READ_TIMEOUT)
-        .isZero();
-    assertThat(answered.sum()).as("answered, of %d issued", issued.sum())
-        .isEqualTo(issued.sum());
+    Poll.until("every read issued to end", BOUND, ended::get);
+    assertThat(reads.failed.sum()).as("reads that failed or got no answer within %s",
+        READ_TIMEOUT).isZero();
+    assertThat(reads.answered.sum()).as("answered, of %d issued", reads.issued.sum())
+        .isEqualTo(reads.issued.sum());
     assertThat(store.rejectedOnTheCallersStack.sum()).isGreaterThanOrEqualTo(150);
   }
 }

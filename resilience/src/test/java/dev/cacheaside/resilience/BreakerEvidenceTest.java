@@ -1,9 +1,9 @@
 package dev.cacheaside.resilience;
 
-import dev.cacheaside.core.testkit.FaultyStore;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.cacheaside.core.spi.InMemoryCacheStore;
+import dev.cacheaside.core.testkit.FaultyStore;
 import io.github.resilience4j.circuitbreaker.CallNotPermittedException;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import java.time.Duration;

@@ -1,12 +1,12 @@
 package dev.cacheaside.resilience;
 
-import dev.cacheaside.core.testkit.FaultyStore;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.cacheaside.core.spi.CacheStore;
 import dev.cacheaside.core.spi.ForwardingCacheStore;
 import dev.cacheaside.core.spi.InMemoryCacheStore;
 import dev.cacheaside.core.spi.StoreState;
+import dev.cacheaside.core.testkit.FaultyStore;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import java.time.Duration;
 import java.util.List;

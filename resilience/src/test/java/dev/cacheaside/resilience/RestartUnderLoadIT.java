@@ -1,12 +1,13 @@
 package dev.cacheaside.resilience;
 
-import dev.cacheaside.testing.Poll;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.cacheaside.core.CacheAside;
 import dev.cacheaside.core.Codec;
 import dev.cacheaside.core.spi.CacheStore;
 import dev.cacheaside.redis.RedisCacheStore;
+import dev.cacheaside.testing.Poll;
+import dev.cacheaside.testing.ReadTally;
 import dev.cacheaside.testing.RedisClusterExtension;
 import dev.cacheaside.testing.RedisExtension;
 import dev.cacheaside.testing.TestRedis;
@@ -14,14 +15,12 @@ import dev.cacheaside.testing.TestRedisCluster;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.LongAdder;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
-import reactor.core.scheduler.Schedulers;
 
 /**
  * Redis killed and restarted (empty) under an open-loop read load, with the store the README
@@ -65,11 +64,9 @@ class RestartUnderLoadIT {
     }
   }
 
-  /** The reads of a run: issued, answered, failed (an error, or no answer within the timeout). */
+  /** The reads of a run, tallied; every one bounded by its own timeout. */
   private static final class Load {
-    final LongAdder issued = new LongAdder();
-    final LongAdder answered = new LongAdder();
-    final LongAdder failed = new LongAdder();
+    final ReadTally reads = new ReadTally(READ_TIMEOUT);
     final AtomicBoolean running = new AtomicBoolean(true);
     final AtomicBoolean ended = new AtomicBoolean();
 
@@ -80,16 +77,8 @@ class RestartUnderLoadIT {
           .takeWhile(tick -> running.get())
           .flatMapIterable(tick -> java.util.Collections.nCopies(READS_PER_TICK, tick))
           .flatMap(tick -> {
-            issued.increment();
             int id = (int) (next.getAndIncrement() % KEYS);
-            return items.cacheAside(id, key -> Mono.just("v" + key))
-                .subscribeOn(Schedulers.parallel())
-                .timeout(READ_TIMEOUT)
-                .doOnSuccess(v -> answered.increment())
-                .onErrorResume(e -> {
-                  failed.increment();
-                  return Mono.empty();
-                });
+            return reads.read(items.cacheAside(id, key -> Mono.just("v" + key)));
           }, 4096)
           .doFinally(signal -> ended.set(true))
           .subscribe();
@@ -123,7 +112,7 @@ class RestartUnderLoadIT {
     try {
       Poll.until("hits before the kill", BOUND, () -> items.stats().hits() >= 300);
       long errorsBefore = items.stats().storeErrors();
-      long issuedAtKill = load.issued.sum();
+      long issuedAtKill = load.reads.issued.sum();
       if (wiring.cluster()) {
         cluster.stopNode(0);
       } else {
@@ -131,7 +120,7 @@ class RestartUnderLoadIT {
       }
       // Down for about 300 reads (a second), then back, empty.
       Poll.until("reads while Redis is down", BOUND,
-          () -> load.issued.sum() >= issuedAtKill + 300);
+          () -> load.reads.issued.sum() >= issuedAtKill + 300);
       assertThat(items.stats().storeErrors()).as("the outage was seen").isGreaterThan(errorsBefore);
       if (wiring.cluster()) {
         cluster.startNode(0);
@@ -144,9 +133,9 @@ class RestartUnderLoadIT {
     } finally {
       load.stop();
     }
-    assertThat(load.failed.sum()).as("reads failed or unanswered within %s", READ_TIMEOUT)
+    assertThat(load.reads.failed.sum()).as("reads failed or unanswered within %s", READ_TIMEOUT)
         .isZero();
-    assertThat(load.answered.sum()).as("reads answered, of %d issued", load.issued.sum())
-        .isEqualTo(load.issued.sum());
+    assertThat(load.reads.answered.sum()).as("reads answered, of %d issued", load.reads.issued.sum())
+        .isEqualTo(load.reads.issued.sum());
   }
 }

@@ -1,6 +1,5 @@
 package dev.cacheaside.resilience;
 
-import dev.cacheaside.testing.Poll;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.cacheaside.core.CacheAside;
@@ -8,6 +7,7 @@ import dev.cacheaside.core.Codec;
 import dev.cacheaside.core.spi.CacheStore;
 import dev.cacheaside.core.spi.ForwardingCacheStore;
 import dev.cacheaside.redis.RedisCacheStore;
+import dev.cacheaside.testing.Poll;
 import dev.cacheaside.testing.RedisExtension;
 import dev.cacheaside.testing.RedisProxy;
 import dev.cacheaside.testing.TestRedis;
