@@ -18,7 +18,9 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -147,6 +149,9 @@ public final class OutageBenchmark {
         .store(store).codec(Codec.utf8()).ttl(Duration.ofMinutes(10)).loadDecorator(bulkhead)
         .build();
     List<String> transitions = new CopyOnWriteArrayList<>();
+    // Why requests failed, by the exception's class: the database falling behind (a bulkhead or
+    // pool wait running out) looks different from the cache failing a read.
+    Map<String, LongAdder> failures = new ConcurrentSkipListMap<>();
     // The last thing done to Redis, and when: transitions are timed from it.
     AtomicReference<String> lastEvent = new AtomicReference<>();
     AtomicLong lastEventAt = new AtomicLong();
@@ -202,6 +207,8 @@ public final class OutageBenchmark {
               })
               .onErrorResume(e -> {
                 (id >= 0 ? phase.failed : phase.failedWrites).increment();
+                failures.computeIfAbsent(e.getClass().getSimpleName(), k -> new LongAdder())
+                    .increment();
                 return Mono.empty();
               })
               .doFinally(s -> inFlight.decrementAndGet());
@@ -264,6 +271,9 @@ public final class OutageBenchmark {
     }
     System.out.printf(Locale.ROOT, "%nreads: %,d served, %,d failed; writes: %,d, %,d failed%n",
         served, failed, writes, failedWrites);
+    if (!failures.isEmpty()) {
+      System.out.printf(Locale.ROOT, "failed requests by cause (the warm-up too): %s%n", failures);
+    }
     System.out.printf(Locale.ROOT, "circuit breaker: %s%n",
         transitions.isEmpty() ? "no transitions" : String.join(", ", transitions));
     System.out.printf(Locale.ROOT, "store calls from the kill on: %,d timed out, %,d skipped by the"
