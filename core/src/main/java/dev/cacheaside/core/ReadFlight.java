@@ -81,6 +81,9 @@ final class ReadFlight<K, V> extends SharedOutcome<V>
   private static final AtomicIntegerFieldUpdater<ReadFlight> ANSWERED =
       AtomicIntegerFieldUpdater.newUpdater(ReadFlight.class, "answered");
 
+  /** {@link #sentTick} of a flight whose GET has not been sent yet. */
+  private static final int NOT_SENT = Integer.MIN_VALUE;
+
   private final Env env;
   private final Read<K, V> read;
   private final Path<K, V> path;
@@ -107,8 +110,13 @@ final class ReadFlight<K, V> extends SharedOutcome<V>
   private volatile int ended;
   /** Set once the store read is answered, failed or expired: only the first of them counts. */
   private volatile int answered;
-  /** The store timeout's tick when the read was sent. */
-  private int sentTick;
+  /**
+   * The store timeout's tick when the read was sent; {@link #NOT_SENT} until then. The timer sees
+   * the flight as soon as it is in the in-flight map, and a started flight may not have sent its
+   * GET yet (the store is still assembling it, or the thread was descheduled right there): such a
+   * flight must not look as if it was sent at tick 0, and expire at once.
+   */
+  private int sentTick = NOT_SENT;
   /**
    * The context of the subscriber that starts the read (the first to arrive, or the winner of a
    * race between first arrivals), set before the read starts; the read runs in it.
@@ -206,7 +214,8 @@ final class ReadFlight<K, V> extends SharedOutcome<V>
 
   @Override
   public void expireIfSentBy(int tick) {
-    if (started == 1 && sentTick - tick <= 0 && answer()) {
+    int sent = sentTick;
+    if (sent != NOT_SENT && sent - tick <= 0 && answer()) {
       Subscription s = get;
       if (s != null) {
         s.cancel();

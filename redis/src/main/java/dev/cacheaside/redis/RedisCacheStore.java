@@ -3,16 +3,19 @@ package dev.cacheaside.redis;
 import dev.cacheaside.core.spi.CacheStore;
 import dev.cacheaside.core.spi.StoreChecks;
 import dev.cacheaside.core.spi.StoreLookup;
+import io.lettuce.core.ClientOptions;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.SetArgs;
 import io.lettuce.core.api.StatefulConnection;
 import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.cluster.ClusterClientOptions;
 import io.lettuce.core.cluster.RedisClusterClient;
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
 import io.lettuce.core.cluster.api.reactive.RedisClusterReactiveCommands;
 import io.lettuce.core.codec.ByteArrayCodec;
 import io.lettuce.core.codec.RedisCodec;
 import io.lettuce.core.codec.StringCodec;
+import io.lettuce.core.resource.Delay;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -24,28 +27,29 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Function;
+import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
 /**
  * A {@link CacheStore} on Redis through Lettuce's reactive API: standalone Redis, Redis managed
- * by Sentinel (a {@link RedisClient} with a {@code redis-sentinel://} URI), or Redis Cluster.
- * Build one with {@link #builder()}, or with {@link #create(RedisClient)} /
- * {@link #create(RedisClusterClient)} for the defaults:
+ * by Sentinel (a {@code redis-sentinel://} URI), or Redis Cluster. Build one from a URI, and the
+ * store makes and owns a Lettuce client with the options a cache wants (see
+ * {@link #recommendedClientOptions()}); or from your own client or connections:
  *
  * <pre>{@code
- * RedisClient client = RedisClient.create("redis://localhost:6379");
- * try (RedisCacheStore store = RedisCacheStore.create(client)) {
+ * try (RedisCacheStore store = RedisCacheStore.builder().uri("redis://localhost:6379").build()) {
  *   CacheAside<Long, Product> products = CacheAside.<Long, Product>builder("products")
  *       .store(store)
  *       .codec(JsonCodec.of(Product.class))
  *       .build();
  *   ...
  * }
+ * RedisCacheStore onYourClient = RedisCacheStore.create(redisClient);   // your client's options
  * }</pre>
  *
  * <h2>Non-blocking</h2>
- * Only building a store from a client blocks: it opens connections, once, when the application
+ * Only building a store from a client or a URI blocks: it opens connections, once, when the application
  * starts. Every other method returns a lazy publisher (nothing is sent to Redis until
  * subscription) that never blocks the subscribing thread; signals arrive on Lettuce's event loop.
  * A Redis error, a timeout or a closed connection is an {@code onError} of the returned
@@ -121,6 +125,8 @@ public final class RedisCacheStore implements CacheStore, AutoCloseable {
   private final RedisClusterReactiveCommands<String, byte[]> redis;
   private final boolean cluster;
   private final boolean ownsConnection;
+  /** The client the store made from a URI, shut down with it; null when the caller's. */
+  private final @Nullable OwnClient ownClient;
   /** The pub/sub side: {@link LeaseEnds#none()} when waiters only poll. */
   private final LeaseEnds leaseEnds;
   /** The lease scripts' calling convention, on {@link #redis}. */
@@ -130,12 +136,12 @@ public final class RedisCacheStore implements CacheStore, AutoCloseable {
 
   /**
    * A store on {@code connection} (standalone, master/replica or cluster), which it closes on
-   * {@link #close()} when {@code ownsConnection}; {@code leaseEnds} is closed with it either way
-   * (a caller's pub/sub connection only loses its listener). Made by
-   * {@link RedisCacheStoreBuilder}.
+   * {@link #close()} when {@code ownsConnection}, and then shuts {@code ownClient} down if it made
+   * one; {@code leaseEnds} is closed with it either way (a caller's pub/sub connection only loses
+   * its listener). Made by {@link RedisCacheStoreBuilder}.
    */
   RedisCacheStore(StatefulConnection<String, byte[]> connection, boolean ownsConnection,
-      LeaseEnds leaseEnds) {
+      LeaseEnds leaseEnds, @Nullable OwnClient ownClient) {
     this.connection = connection;
     if (connection instanceof StatefulRedisClusterConnection<String, byte[]> onCluster) {
       this.redis = onCluster.reactive();
@@ -145,6 +151,7 @@ public final class RedisCacheStore implements CacheStore, AutoCloseable {
       this.cluster = false;
     }
     this.ownsConnection = ownsConnection;
+    this.ownClient = ownClient;
     this.leaseEnds = leaseEnds;
     this.leases = new LeaseCommands(redis, leaseEnds);
   }
@@ -192,6 +199,49 @@ public final class RedisCacheStore implements CacheStore, AutoCloseable {
    */
   public static RedisCacheStore create(RedisClusterClient client) {
     return builder().client(client).build();
+  }
+
+  /**
+   * The Lettuce options recommended for a client a cache store runs on, as
+   * {@link RedisCacheStoreBuilder#uri} gives its own client: commands rejected at once while
+   * disconnected ({@code REJECT_COMMANDS}; Lettuce's default keeps them until it has reconnected,
+   * so every read would wait), a command timeout of 1 s ({@code TimeoutOptions}) and a connect
+   * timeout of 2 s. Pair them with {@link #recommendedReconnectDelay()}:
+   *
+   * <pre>{@code
+   * ClientResources resources = ClientResources.builder()
+   *     .reconnectDelay(RedisCacheStore.recommendedReconnectDelay()).build();
+   * RedisClient client = RedisClient.create(resources, "redis://localhost:6379");
+   * client.setOptions(RedisCacheStore.recommendedClientOptions());
+   * // or start from them: RedisCacheStore.recommendedClientOptions().mutate()...build()
+   * }</pre>
+   *
+   * @since 0.1
+   */
+  public static ClientOptions recommendedClientOptions() {
+    return OwnClient.clientOptions();
+  }
+
+  /**
+   * {@link #recommendedClientOptions()} for a {@link RedisClusterClient}, with topology refresh:
+   * every 30 s and on the adaptive triggers (redirections, uncovered slots, unknown nodes,
+   * repeated reconnects), so a failover is followed; Lettuce's default never refreshes.
+   *
+   * @since 0.1
+   */
+  public static ClusterClientOptions recommendedClusterClientOptions() {
+    return OwnClient.clusterClientOptions();
+  }
+
+  /**
+   * The recommended reconnect delay, for {@code ClientResources.builder().reconnectDelay(..)}:
+   * from 10 ms, doubling, at most 1 s, so the cache is back within a second of Redis (Lettuce's
+   * default backs off to 30 s).
+   *
+   * @since 0.1
+   */
+  public static Delay recommendedReconnectDelay() {
+    return OwnClient.reconnectDelay();
   }
 
   /**
@@ -456,6 +506,11 @@ public final class RedisCacheStore implements CacheStore, AutoCloseable {
     return leaseEnds.watch(valueKey);
   }
 
+  /** The client this store made from a URI, or null; for tests. */
+  @Nullable OwnClient ownClient() {
+    return ownClient;
+  }
+
   /** Whether this store's waiters mark the leases they wait for (it listens, confirmed). */
   boolean marksLeases() {
     return leaseEnds.marksLeases();
@@ -513,10 +568,11 @@ public final class RedisCacheStore implements CacheStore, AutoCloseable {
   // Lifecycle
 
   /**
-   * Closes the connections if this store opened them (built from a client); a connection the
-   * caller passed in stays open, and a caller's pub/sub connection loses this store's listener.
-   * Blocks until it is closed: call it when the application stops, or use {@link #closeAsync()}
-   * on an event loop. After it, every operation errors. Closing again does nothing.
+   * Closes the connections if this store opened them (built from a client or a URI), and shuts
+   * down the client it made from a URI; a connection the caller passed in stays open, and a
+   * caller's pub/sub connection loses this store's listener. Blocks until it is closed: call it
+   * when the application stops, or use {@link #closeAsync()} on an event loop. After it, every
+   * operation errors. Closing again does nothing.
    */
   @Override
   public void close() {
@@ -526,14 +582,21 @@ public final class RedisCacheStore implements CacheStore, AutoCloseable {
       try {
         connection.close();
       } finally {
-        leaseEnds.close();
+        try {
+          leaseEnds.close();
+        } finally {
+          if (ownClient != null) {
+            ownClient.shutdown();
+          }
+        }
       }
     }
   }
 
   /**
    * {@link #close()} without blocking: closes on subscription and completes when the connection
-   * is closed (at once when the caller owns the connection or it was closed already).
+   * is closed and the client the store made is shut down (at once when the caller owns the
+   * connection or it was closed already).
    */
   public Mono<Void> closeAsync() {
     return Mono.defer(() -> {
@@ -543,7 +606,10 @@ public final class RedisCacheStore implements CacheStore, AutoCloseable {
       if (!closed.compareAndSet(false, true)) {
         return Mono.empty();
       }
-      return Mono.when(Mono.fromCompletionStage(connection.closeAsync()), leaseEnds.closeAsync());
+      Mono<Void> connections =
+          Mono.when(Mono.fromCompletionStage(connection.closeAsync()), leaseEnds.closeAsync());
+      return ownClient == null ? connections
+          : connections.onErrorResume(e -> Mono.empty()).then(ownClient.shutdownAsync());
     });
   }
 
@@ -551,6 +617,7 @@ public final class RedisCacheStore implements CacheStore, AutoCloseable {
   public String toString() {
     return "RedisCacheStore[" + (cluster ? "cluster" : "standalone")
         + (ownsConnection ? "" : ", caller's connection")
-        + (leaseEnds.listens() ? ", lease-end notifications" : "") + "]";
+        + (leaseEnds.listens() ? ", lease-end notifications" : "")
+        + (ownClient == null ? "" : ", " + ownClient) + "]";
   }
 }

@@ -2,11 +2,15 @@ package dev.cacheaside.redis;
 
 import io.lettuce.core.AbstractRedisClient;
 import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisURI;
 import io.lettuce.core.api.StatefulConnection;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.cluster.RedisClusterClient;
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
+import io.lettuce.core.cluster.models.partitions.RedisClusterNode;
 import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
@@ -16,12 +20,18 @@ import org.jspecify.annotations.Nullable;
  * setter checks its argument at once and names a bad value, and an option set twice fails at
  * once; options that clash fail in {@link #build()}.
  *
- * <p>Exactly one of the two ways to reach Redis must be given:
+ * <p>Exactly one of the ways to reach Redis must be given:
  * <ul>
+ *   <li>{@link #uri(String) uri(...)} or {@link #clusterUris(String...) clusterUris(...)}: the
+ *       store makes its own Lettuce client with the recommended options
+ *       ({@link RedisCacheStore#recommendedClientOptions()}: commands rejected while
+ *       disconnected, reconnects within 1 s, a 1 s command timeout; topology refresh for a
+ *       cluster), opens its connections and owns all of it: {@link RedisCacheStore#close()} shuts
+ *       the client down. {@link #build()} blocks until connected;</li>
  *   <li>{@link #client(RedisClient) client(...)}: the store opens its connections with the
- *       client, owns them ({@link RedisCacheStore#close()} closes them) and, by default, listens
- *       for lease ends on a second, pub/sub, connection. {@link #build()} blocks until they are
- *       open;</li>
+ *       caller's client (and its options), owns them ({@link RedisCacheStore#close()} closes them)
+ *       and, by default, listens for lease ends on a second, pub/sub, connection. The client stays
+ *       the caller's to shut down. {@link #build()} blocks until connected;</li>
  *   <li>{@link #connection(StatefulRedisConnection) connection(...)}: the store runs on a
  *       connection the caller opened and keeps (closing the store leaves it open), and listens for
  *       lease ends only on a pub/sub connection the caller gives with {@link #pubSub}.
@@ -30,7 +40,7 @@ import org.jspecify.annotations.Nullable;
  *
  * <pre>{@code
  * RedisCacheStore store = RedisCacheStore.builder()
- *     .client(redisClient)                  // or a RedisClusterClient
+ *     .uri("redis://localhost:6379")        // or .clusterUris("redis://a:7000", "redis://b:7000")
  *     .build();                             // blocks until connected
  *
  * RedisCacheStore onMine = RedisCacheStore.builder()
@@ -42,8 +52,9 @@ import org.jspecify.annotations.Nullable;
  * @since 0.1
  */
 public final class RedisCacheStoreBuilder {
-  // One field per way to reach Redis, so that build() can tell a clash from a choice; a later
-  // way in (a URI from which the store makes its own client) is one more such field.
+  // One field per way to reach Redis, so that build() can tell a clash from a choice.
+  private @Nullable RedisURI uri;
+  private @Nullable List<RedisURI> clusterUris;
   private @Nullable AbstractRedisClient client;
   private @Nullable StatefulConnection<String, byte[]> connection;
   private @Nullable StatefulRedisPubSubConnection<String, byte[]> pubSub;
@@ -51,6 +62,51 @@ public final class RedisCacheStoreBuilder {
   private @Nullable Boolean leaseEndNotifications;
 
   RedisCacheStoreBuilder() {}
+
+  /**
+   * The store makes its own Lettuce client of the standalone Redis, or the Redis managed by
+   * Sentinel ({@code redis-sentinel://...}), at {@code uri}, with the recommended options
+   * ({@link RedisCacheStore#recommendedClientOptions()}, {@link
+   * RedisCacheStore#recommendedReconnectDelay()}), and shuts it down when it is closed. Any
+   * {@code timeout} in the URI is left to the URI's own uses (connecting, Sentinel): commands
+   * time out after 1 s. Not with another way to reach Redis.
+   *
+   * @param uri a Redis URI, e.g. {@code redis://localhost:6379/0} or
+   *     {@code rediss://user:secret@cache.example.com:6380}
+   * @throws NullPointerException if {@code uri} is null
+   * @throws IllegalArgumentException if it is not a Redis URI (Lettuce's message)
+   * @throws IllegalStateException if a URI was already set
+   */
+  public RedisCacheStoreBuilder uri(String uri) {
+    Objects.requireNonNull(uri, "uri must not be null");
+    this.uri = once(this.uri, RedisURI.create(uri), "uri");
+    return this;
+  }
+
+  /**
+   * The store makes its own Lettuce client of the Redis Cluster that {@code seeds} belong to (one
+   * is enough; more let it start while one is down), with the recommended options
+   * ({@link RedisCacheStore#recommendedClusterClientOptions()}: those of a standalone client, and
+   * periodic and adaptive topology refresh), and shuts it down when it is closed. Not with
+   * another way to reach Redis.
+   *
+   * @param seeds Redis URIs of cluster nodes, e.g. {@code redis://10.0.0.1:7000}
+   * @throws NullPointerException if {@code seeds} or one of them is null
+   * @throws IllegalArgumentException if none is given, or one is not a Redis URI
+   * @throws IllegalStateException if cluster URIs were already set
+   */
+  public RedisCacheStoreBuilder clusterUris(String... seeds) {
+    Objects.requireNonNull(seeds, "seeds must not be null");
+    if (seeds.length == 0) {
+      throw new IllegalArgumentException("clusterUris needs at least one seed URI");
+    }
+    List<RedisURI> parsed = new ArrayList<>(seeds.length);
+    for (String seed : seeds) {
+      parsed.add(RedisURI.create(Objects.requireNonNull(seed, "a seed URI must not be null")));
+    }
+    this.clusterUris = once(this.clusterUris, List.copyOf(parsed), "clusterUris");
+    return this;
+  }
 
   /**
    * The store opens its connections to a standalone Redis, or to one managed by Sentinel (a
@@ -155,28 +211,41 @@ public final class RedisCacheStoreBuilder {
   }
 
   /**
-   * Builds the store. With a client this opens the connections and subscribes to the lease-end
-   * channel, blocking the calling thread until Redis answered: call it when the application
-   * starts, not on an event loop. With a connection it does not block.
+   * Builds the store. With a URI or a client this opens the connections and subscribes to the
+   * lease-end channel, blocking the calling thread until Redis answered: call it when the
+   * application starts, not on an event loop. With a connection it does not block.
    *
-   * @throws IllegalStateException if neither or both of a client and a connection were given, or
-   *     options clash (a {@code pubSub} with a client, or against
-   *     {@code leaseEndNotifications})
-   * @throws io.lettuce.core.RedisConnectionException if a client cannot reach Redis (nothing is
-   *     left open then)
+   * @throws IllegalStateException if no way or more than one way to reach Redis was given (a
+   *     URI, cluster URIs, a client, a connection), or options clash (a {@code pubSub} without a
+   *     connection, or against {@code leaseEndNotifications})
+   * @throws io.lettuce.core.RedisConnectionException if Redis cannot be reached (nothing is left
+   *     open then, and a client made from a URI is shut down)
    */
   public RedisCacheStore build() {
-    if (client != null && connection != null) {
-      throw new IllegalStateException("client(...) and connection(...) were both set; give one: "
-          + "with a client the store opens and owns its connections");
+    int ways = (uri != null ? 1 : 0) + (clusterUris != null ? 1 : 0) + (client != null ? 1 : 0)
+        + (connection != null ? 1 : 0);
+    if (ways > 1) {
+      throw new IllegalStateException("set one way to reach Redis, not " + ways + ": "
+          + "uri(...), clusterUris(...) (the store makes its own client), client(...) (the store "
+          + "opens its connections) or connection(...)");
+    }
+    if (pubSub != null && connection == null) {
+      throw new IllegalStateException("pubSub(...) goes with connection(...) only: with a "
+          + "client or a URI the store opens its own pub/sub connection "
+          + "(leaseEndNotifications(false): none)");
+    }
+    boolean listen = leaseEndNotifications == null || leaseEndNotifications;
+    if (uri != null || clusterUris != null) {
+      OwnClient own = uri != null ? OwnClient.standalone(uri) : OwnClient.cluster(clusterUris);
+      try {
+        return open(own.client(), listen, own);
+      } catch (RuntimeException e) {
+        own.shutdown();
+        throw e;
+      }
     }
     if (client != null) {
-      if (pubSub != null) {
-        throw new IllegalStateException("pubSub(...) goes with connection(...) only: with a "
-            + "client the store opens its own pub/sub connection (leaseEndNotifications(false): "
-            + "none)");
-      }
-      return open(client, leaseEndNotifications == null || leaseEndNotifications);
+      return open(client, listen, null);
     }
     if (connection != null) {
       if (Boolean.FALSE.equals(leaseEndNotifications) && pubSub != null) {
@@ -187,21 +256,46 @@ public final class RedisCacheStoreBuilder {
             + "caller's needs pubSub(...), the pub/sub connection to listen on");
       }
       return new RedisCacheStore(connection, false,
-          pubSub == null ? LeaseEnds.none() : LeaseEnds.onCallers(pubSub));
+          pubSub == null ? LeaseEnds.none() : LeaseEnds.onCallers(pubSub), null);
     }
-    throw new IllegalStateException("client(...) or connection(...) is required");
+    throw new IllegalStateException(
+        "uri(...), clusterUris(...), client(...) or connection(...) is required");
   }
 
   /**
    * Opens the command connection, then (if {@code listen}) the pub/sub one; if the second fails,
    * closes the first, so a failed build leaves nothing open.
    */
-  private static RedisCacheStore open(AbstractRedisClient client, boolean listen) {
+  /**
+   * Opens the connection to every master now. Lettuce opens a node's connection on the first
+   * command for it, and a client that rejects commands while disconnected (as recommended)
+   * rejects that command too, while the connection is still being opened: without this, the first
+   * read of each node's keys would fail.
+   */
+  private static void connectToEveryMaster(
+      StatefulRedisClusterConnection<String, byte[]> connection) {
+    for (RedisClusterNode node : connection.getPartitions()) {
+      if (node.is(RedisClusterNode.NodeFlag.UPSTREAM)) {
+        connection.getConnection(node.getUri().getHost(), node.getUri().getPort());
+      }
+    }
+  }
+
+  private static RedisCacheStore open(AbstractRedisClient client, boolean listen,
+      @Nullable OwnClient own) {
     StatefulConnection<String, byte[]> commands;
     Supplier<StatefulRedisPubSubConnection<String, byte[]>> pubSub;
     if (client instanceof RedisClusterClient cluster) {
-      commands = cluster.connect(RedisCacheStore.codec());
+      StatefulRedisClusterConnection<String, byte[]> onCluster =
+          cluster.connect(RedisCacheStore.codec());
+      commands = onCluster;
       pubSub = () -> cluster.connectPubSub(RedisCacheStore.codec());
+      try {
+        connectToEveryMaster(onCluster);
+      } catch (RuntimeException e) {
+        commands.close();
+        throw e;
+      }
     } else {
       RedisClient standalone = (RedisClient) client;
       commands = standalone.connect(RedisCacheStore.codec());
@@ -209,7 +303,7 @@ public final class RedisCacheStoreBuilder {
     }
     try {
       return new RedisCacheStore(commands, true,
-          listen ? LeaseEnds.openBlocking(pubSub) : LeaseEnds.none());
+          listen ? LeaseEnds.openBlocking(pubSub) : LeaseEnds.none(), own);
     } catch (RuntimeException e) {
       commands.close();
       throw e;

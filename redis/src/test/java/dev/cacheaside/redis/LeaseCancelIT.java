@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.cacheaside.core.testkit.CacheStoreContract;
 import dev.cacheaside.core.spi.StoreLookup;
 import dev.cacheaside.testing.RedisExtension;
+import dev.cacheaside.testing.RedisProxy;
 import dev.cacheaside.testing.TestRedis;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
@@ -32,7 +33,7 @@ class LeaseCancelIT {
   private static final Duration LEASE_TTL = Duration.ofMinutes(5);
   private static final Duration BOUND = Duration.ofSeconds(10);
 
-  private ReplyHoldingProxy proxy;
+  private RedisProxy proxy;
   private RedisClient proxiedClient;
   private StatefulRedisConnection<String, byte[]> direct;
   private RedisCacheStore store;
@@ -40,7 +41,7 @@ class LeaseCancelIT {
   @BeforeEach
   void open(TestRedis redis, RedisClient client) throws Exception {
     RedisURI uri = redis.uri();
-    proxy = new ReplyHoldingProxy(uri.getHost(), uri.getPort());
+    proxy = new RedisProxy(uri.getHost(), uri.getPort());
     RedisURI proxied = redis.uri();
     proxied.setHost("127.0.0.1");
     proxied.setPort(proxy.port());

@@ -5,12 +5,19 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.cacheaside.testing.RedisExtension;
+import dev.cacheaside.testing.TestRedis;
 import dev.cacheaside.testing.TestRedisCluster;
+import io.lettuce.core.ClientOptions;
 import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisConnectionException;
 import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.cluster.ClusterClientOptions;
 import io.lettuce.core.cluster.RedisClusterClient;
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
 import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -137,6 +144,73 @@ class RedisCacheStoreBuilderIT {
   }
 
   @Test
+  void uri_makesAClientWithTheRecommendedOptions_andShutsItDownWithTheStore(TestRedis redis) {
+    RedisCacheStore store = RedisCacheStore.builder().uri(redis.uri().toString()).build();
+    OwnClient own = store.ownClient();
+    assertThat(own).isNotNull();
+    assertThat(store.toString())
+        .isEqualTo("RedisCacheStore[standalone, lease-end notifications, own client]");
+    CacheStoreContract.await(store.set("k", bytes("v"), Duration.ofMinutes(1)));
+    assertThat(CacheStoreContract.await(store.get("k"))).isEqualTo(bytes("v"));
+
+    // Disconnected, it rejects commands at once (Lettuce's default would hold them).
+    redis.stop();
+    StepVerifier.create(store.get("k"))
+        .expectErrorSatisfies(e -> assertThat(e).hasMessageContaining("rejected"))
+        .verify(BOUND);
+    redis.start();
+    RedisFixture.poll("the store to reconnect", BOUND,
+        () -> store.ping().thenReturn(true).onErrorReturn(false));
+
+    store.close();
+    assertThat(own.isShutDown()).isTrue();
+    StepVerifier.create(store.get("k")).as("get after close").verifyError();
+  }
+
+  @Test
+  void clusterUris_makeAClusterClientWithTopologyRefresh_closedWithTheStore() {
+    String[] seeds = TestRedisCluster.get().uris().stream().map(Object::toString)
+        .toArray(String[]::new);
+    RedisCacheStore store = RedisCacheStore.builder().clusterUris(seeds)
+        .leaseEndNotifications(false).build();
+    try {
+      assertThat(store.toString()).isEqualTo("RedisCacheStore[cluster, own cluster client]");
+      CacheStoreContract.await(store.set("k", bytes("v"), Duration.ofMinutes(1)));
+      assertThat(CacheStoreContract.await(store.get("k"))).isEqualTo(bytes("v"));
+    } finally {
+      StepVerifier.create(store.closeAsync()).verifyComplete();
+    }
+    assertThat(store.ownClient().isShutDown()).isTrue();
+  }
+
+  @Test
+  void uri_unreachable_buildFails() throws IOException {
+    int closedPort;
+    try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      closedPort = socket.getLocalPort();
+    }
+    RedisCacheStoreBuilder builder = RedisCacheStore.builder()
+        .uri("redis://127.0.0.1:" + closedPort);
+    assertThatThrownBy(builder::build).isInstanceOf(RedisConnectionException.class);
+  }
+
+  @Test
+  void recommendedOptions_rejectWhileDisconnected_timeCommandsOut_andRefreshClusterTopology() {
+    ClientOptions options = RedisCacheStore.recommendedClientOptions();
+    assertThat(options.getDisconnectedBehavior())
+        .isEqualTo(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS);
+    assertThat(options.getTimeoutOptions().isTimeoutCommands()).isTrue();
+    assertThat(options.getSocketOptions().getConnectTimeout()).isEqualTo(Duration.ofSeconds(2));
+    ClusterClientOptions cluster = RedisCacheStore.recommendedClusterClientOptions();
+    assertThat(cluster.getDisconnectedBehavior())
+        .isEqualTo(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS);
+    assertThat(cluster.getTopologyRefreshOptions().isPeriodicRefreshEnabled()).isTrue();
+    assertThat(cluster.getTopologyRefreshOptions().getAdaptiveRefreshTriggers()).isNotEmpty();
+    assertThat(RedisCacheStore.recommendedReconnectDelay().createDelay(20))
+        .as("capped near a second").isEqualTo(Duration.ofSeconds(1));
+  }
+
+  @Test
   void setters_rejectNullAtOnce_namingTheArgument() {
     RedisCacheStoreBuilder builder = RedisCacheStore.builder();
     assertThatThrownBy(() -> builder.client((RedisClient) null))
@@ -152,6 +226,15 @@ class RedisCacheStoreBuilderIT {
         .isInstanceOf(NullPointerException.class).hasMessage("pubSub must not be null");
     assertThatThrownBy(() -> RedisCacheStore.create((RedisClient) null))
         .isInstanceOf(NullPointerException.class).hasMessage("client must not be null");
+    assertThatThrownBy(() -> builder.uri(null))
+        .isInstanceOf(NullPointerException.class).hasMessage("uri must not be null");
+    assertThatThrownBy(() -> builder.uri("not a uri"))
+        .as("Lettuce's check").isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> builder.clusterUris())
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("clusterUris needs at least one seed URI");
+    assertThatThrownBy(() -> builder.clusterUris("redis://127.0.0.1:1", null))
+        .isInstanceOf(NullPointerException.class).hasMessage("a seed URI must not be null");
   }
 
   @Test
@@ -178,10 +261,14 @@ class RedisCacheStoreBuilderIT {
     long before = listeners();
     assertThatThrownBy(() -> RedisCacheStore.builder().build())
         .isInstanceOf(IllegalStateException.class)
-        .hasMessage("client(...) or connection(...) is required");
+        .hasMessage("uri(...), clusterUris(...), client(...) or connection(...) is required");
     assertThatThrownBy(() -> RedisCacheStore.builder().client(client).connection(raw).build())
         .isInstanceOf(IllegalStateException.class)
-        .hasMessageStartingWith("client(...) and connection(...) were both set");
+        .hasMessageStartingWith("set one way to reach Redis, not 2");
+    assertThatThrownBy(() -> RedisCacheStore.builder().uri(TestRedis.get().uri().toString())
+            .client(client).build())
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageStartingWith("set one way to reach Redis, not 2");
     assertThat(listeners()).isEqualTo(before);
   }
 
@@ -190,6 +277,10 @@ class RedisCacheStoreBuilderIT {
     StatefulRedisPubSubConnection<String, byte[]> pubSub = pubSub();
     assertThatThrownBy(() -> RedisCacheStore.builder().client(client).pubSub(pubSub).build())
         .as("a client opens its own").isInstanceOf(IllegalStateException.class)
+        .hasMessageStartingWith("pubSub(...) goes with connection(...) only");
+    assertThatThrownBy(() -> RedisCacheStore.builder().uri(TestRedis.get().uri().toString())
+            .pubSub(pubSub).build())
+        .as("so does a URI").isInstanceOf(IllegalStateException.class)
         .hasMessageStartingWith("pubSub(...) goes with connection(...) only");
     assertThatThrownBy(() -> RedisCacheStore.builder().connection(raw).pubSub(pubSub)
             .leaseEndNotifications(false).build())

@@ -35,6 +35,8 @@ import reactor.core.scheduler.Schedulers;
  * the configured wait; then it fails with {@link BulkheadFullException}, a load failure to the
  * cache (served stale when a stale value within grace exists). A load's permit is returned when
  * the load terminates or is cancelled; a caller that cancels while waiting leaves the queue.
+ *
+ * @since 0.1
  */
 public final class LoadBulkhead implements LoadDecorator {
   /** Default cap on concurrent loads: about what a database connection pool serves at once. */

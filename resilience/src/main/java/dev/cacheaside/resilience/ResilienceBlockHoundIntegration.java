@@ -12,6 +12,8 @@ import reactor.blockhound.integration.BlockHoundIntegration;
  * thread under contention: the circuit breaker's move from open to half-open, and the sliding
  * windows of the {@code SYNCHRONIZED} strategy (the defaults here use the lock-free one, but a
  * breaker given by the user may not). Each holds the lock for a few field updates.
+ *
+ * @since 0.1
  */
 public final class ResilienceBlockHoundIntegration implements BlockHoundIntegration {
   /** Used by the service loader. */

@@ -2,7 +2,6 @@ package dev.cacheaside.resilience;
 
 import io.github.resilience4j.micrometer.tagged.TaggedBulkheadMetricsPublisher;
 import io.github.resilience4j.micrometer.tagged.TaggedCircuitBreakerMetricsPublisher;
-import io.github.resilience4j.micrometer.tagged.TaggedTimeLimiterMetricsPublisher;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -25,15 +24,20 @@ import org.jspecify.annotations.Nullable;
  * <p>For a store, tagged {@code store=<name>}: {@code cache.store.timeouts},
  * {@code cache.store.skipped} with {@code reason} = {@code circuit_open} (the breaker skipped
  * the call) or {@code recovering} (a read held back while owed invalidations are replayed),
- * {@code cache.store.failures}, {@code cache.invalidations} with {@code result} =
- * {@code queued}, {@code replayed}, {@code overflowed} (covered by a generation bump) or
- * {@code lost}, the gauge {@code cache.invalidations.pending}, {@code cache.generation.bumps};
- * and Resilience4j's own meters of the circuit breaker ({@code resilience4j.circuitbreaker.*},
- * its state among them) and the time limiter ({@code resilience4j.timelimiter.*}).
+ * {@code cache.store.failures}, {@code cache.store.slow.excused} (slow calls not held against the
+ * store because this JVM lagged), {@code cache.invalidations} with {@code result} =
+ * {@code queued}, {@code replayed}, {@code overflowed} (covered by a generation bump), {@code lost}
+ * or {@code unflushed} (given up by {@code close()}), the gauge
+ * {@code cache.invalidations.pending}, {@code cache.generation.bumps}; and Resilience4j's own
+ * meters of the circuit breaker ({@code resilience4j.circuitbreaker.*}, its state among them).
+ * Those include a timer of calls, which Resilience4j records through its event publisher: bound,
+ * every store call publishes an event (see README, "Figures", for what that costs).
  *
  * <p>For a bulkhead, tagged {@code bulkhead=<name>}: {@code cache.load.bulkhead.waited},
  * {@code cache.load.bulkhead.rejected}, the gauge {@code cache.load.bulkhead.waiting}, and
  * Resilience4j's {@code resilience4j.bulkhead.*}.
+ *
+ * @since 0.1
  */
 public final class ResilienceMetrics implements MeterBinder {
   private final @Nullable ResilientCacheStore store;
@@ -45,7 +49,7 @@ public final class ResilienceMetrics implements MeterBinder {
     this.bulkhead = bulkhead;
   }
 
-  /** The store's counters and its circuit breaker's and time limiter's meters. */
+  /** The store's counters and its circuit breaker's meters. */
   public static ResilienceMetrics of(ResilientCacheStore store) {
     return new ResilienceMetrics(Objects.requireNonNull(store, "store must not be null"), null);
   }
@@ -74,6 +78,7 @@ public final class ResilienceMetrics implements MeterBinder {
     counter(registry, store, "cache.store.skipped", tags.and("reason", "recovering"),
         ResilienceStats::heldBackReads);
     counter(registry, store, "cache.store.failures", tags, ResilienceStats::failedCalls);
+    counter(registry, store, "cache.store.slow.excused", tags, ResilienceStats::slowCallsExcused);
     counter(registry, store, "cache.invalidations", tags.and("result", "queued"),
         ResilienceStats::invalidationsQueued);
     counter(registry, store, "cache.invalidations", tags.and("result", "replayed"),
@@ -82,14 +87,13 @@ public final class ResilienceMetrics implements MeterBinder {
         ResilienceStats::invalidationsOverflowed);
     counter(registry, store, "cache.invalidations", tags.and("result", "lost"),
         ResilienceStats::invalidationsLost);
+    counter(registry, store, "cache.invalidations", tags.and("result", "unflushed"),
+        ResilienceStats::invalidationsUnflushed);
     counter(registry, store, "cache.generation.bumps", tags, ResilienceStats::generationBumps);
     Gauge.builder("cache.invalidations.pending", store, ResilientCacheStore::pendingInvalidations)
         .tags(tags).description("invalidations queued until the store answers again")
         .register(registry);
     new TaggedCircuitBreakerMetricsPublisher(registry).publishMetrics(store.circuitBreaker());
-    TaggedTimeLimiterMetricsPublisher limiters = new TaggedTimeLimiterMetricsPublisher(registry);
-    limiters.publishMetrics(store.timeLimiter());
-    limiters.publishMetrics(store.bulkTimeLimiter());
   }
 
   private static void counter(MeterRegistry registry, ResilientCacheStore store, String name,

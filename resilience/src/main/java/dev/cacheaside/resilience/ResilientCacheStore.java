@@ -5,18 +5,18 @@ import dev.cacheaside.core.CacheAsideDefaults;
 import dev.cacheaside.core.spi.CacheStore;
 import dev.cacheaside.core.spi.ForwardingCacheStore;
 import dev.cacheaside.core.spi.StoreLookup;
+import dev.cacheaside.core.spi.StoreState;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig.SlidingWindowSynchronizationStrategy;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig.SlidingWindowType;
 import io.github.resilience4j.core.IntervalFunction;
-import io.github.resilience4j.timelimiter.TimeLimiter;
-import io.github.resilience4j.timelimiter.TimeLimiterConfig;
 import java.time.Duration;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.jspecify.annotations.Nullable;
 import reactor.core.Disposable;
@@ -40,80 +40,104 @@ import reactor.util.retry.Retry;
  *     .loadDecorator(LoadBulkhead.of("catalog-db", 16, Duration.ofSeconds(1)))
  *     .build();
  * ResilienceMetrics.of(store).bindTo(meterRegistry);
+ * ...
+ * store.close();   // flushes owed invalidations, then closes the Redis store it wraps
  * }</pre>
  *
- * <h2>Time limit and circuit breaker</h2>
- * Every call runs under a Resilience4j {@link TimeLimiter} (default {@link #DEFAULT_TIME_LIMIT};
- * calls about many keys {@link #DEFAULT_BULK_TIME_LIMIT}) inside a {@link CircuitBreaker} ({@link #DEFAULT_CIRCUIT_BREAKER_CONFIG}). A call past the
- * limit fails with a {@code TimeoutException}; while the breaker is open every call fails at once
- * with a {@code CallNotPermittedException} without touching the store. The core turns a failed
- * read into a miss and answers from the loader, and does not cache what it loaded without a
- * lease. By default the first timeout opens the breaker ({@link Builder#openOnTimeout}), so a
- * stalled cache costs a read at most one time limit before its load (a read makes several store
- * calls; the first one cut off opens the breaker and the rest fail at once), and one more after
- * it only if the stall began during the load; a dead cache (connection refused) costs nothing
- * once the breaker opened. Half-open probes (ordinary calls, or the replay below) close it
- * again.
+ * <h2>Circuit breaker, on evidence</h2>
+ * Every call goes through a Resilience4j {@link CircuitBreaker} ({@link
+ * #DEFAULT_CIRCUIT_BREAKER_CONFIG}): while it is open, calls fail at once with a
+ * {@code CallNotPermittedException} without touching the store, and the core answers reads from
+ * the loader (and caches nothing it loaded without a lease). It opens on evidence that the store
+ * is failing: a rate of errors or of slow calls over its sliding window, never one slow call. A
+ * slow call during which this JVM itself lagged (a GC pause, its threads starved of CPU: the
+ * decorator's own timer ran late meanwhile) is not held against the store, so a client saturated
+ * by its own load does not open the breaker and send its reads to the database. While the breaker
+ * is open or half-open, the decorator probes the store in the background ({@link CacheStore#ping})
+ * so that it closes when the store is back even if no reads come.
+ *
+ * <h2>Time limit</h2>
+ * Each call is cut off at a time limit ({@link #DEFAULT_TIME_LIMIT}; calls about many keys
+ * {@link #DEFAULT_BULK_TIME_LIMIT}), kept by one timer for all calls rather than a scheduled
+ * timeout per call. A call cut off fails with a {@code TimeoutException} and counts as an error
+ * towards opening the breaker. Deletes have no time limit (see below); the core's own
+ * {@link CacheAsideBuilder#storeTimeout} bounds them, as it bounds every call the core makes.
  *
  * <h2>Invalidations are never forgotten</h2>
- * A {@link #delete} that fails, times out or is skipped by the open breaker is queued, and
- * completes successfully once queued: the core does not report an invalidation as lost that will
- * still happen. The queue is replayed in the background as soon as the store answers (retried
- * every {@code replayRetryInterval} until it does). Until a key's queued delete has been replayed,
- * reads of that key are held back (they fail fast, so the core loads from the database), so this
+ * A {@link #delete} that fails, is skipped by the open breaker, or is given up by its caller
+ * before the store answered is queued; one that fails or is skipped then completes successfully,
+ * since the invalidation will still happen. A delete is never queued on a guess while the store
+ * answers: it waits for the store's answer however slow, so an invalidation reported done has
+ * reached the store, and other instances cannot read the old entry after it. The queue is
+ * replayed in the background as soon as the store answers (retried every
+ * {@code replayRetryInterval} until it does). Until a key's queued delete has been replayed, reads
+ * of that key are held back (they fail fast, so the core loads from the database), so this
  * instance never reads an entry whose invalidation is still owed.
  *
  * <p>When more than {@code maxPendingInvalidations} keys are owed, the queue is dropped and
  * instead, once the store answers, the namespace generation of every cache seen using this store
  * is bumped (every cache whose generation was read or bumped through it), which makes every older
- * entry unreachable. Until each bumped counter
- * has been re-read by this instance's caches (they re-read it once per
- * {@link CacheAsideBuilder#generationRefresh}), or {@code generationSettle} has passed, all reads
- * are held back. Other instances see the bump within their generation refresh interval. A delete
- * fails only when it can be neither queued nor covered: the queue is full and no cache's counter
- * was ever seen.
+ * entry unreachable. Until each bumped counter has been re-read by this instance's caches (they
+ * re-read it once per {@link CacheAsideBuilder#generationRefresh}), or {@code generationSettle}
+ * has passed, all reads are held back. Other instances see the bump within their generation
+ * refresh interval. A delete fails only when it can be neither queued nor covered: the queue is
+ * full and no cache's counter was ever seen.
+ *
+ * <h2>State</h2>
+ * {@link #state()} is {@link StoreState#DOWN} while the breaker is open, {@link
+ * StoreState#DEGRADED} while it is half-open, invalidations are owed or a generation bump
+ * settles, and otherwise the wrapped store's own.
+ *
+ * <h2>Closing</h2>
+ * {@link #close()} (or {@link #closeAsync()}) flushes the queued invalidations, waiting at most
+ * {@code closeTimeout} for the store; what could not be flushed is logged and counted
+ * ({@link ResilienceStats#invalidationsUnflushed()}). Then it stops its background work and, unless
+ * built with {@code ownsStore(false)}, closes the wrapped store if that is {@link AutoCloseable}.
+ * Caches need no closing; close this decorator, then the Redis client.
  *
  * <h2>With Lettuce</h2>
  * By default Lettuce keeps the commands issued while it is disconnected in a buffer until it has
- * reconnected, and backs its reconnect attempts off up to 30 s: every call then costs the time
- * limit until the breaker opens, and the cache is back only when Lettuce tries again. For a cache,
- * set {@code ClientOptions.disconnectedBehavior(REJECT_COMMANDS)} (calls fail at once while
- * disconnected) and a reconnect delay capped near the breaker's open wait, e.g.
- * {@code Delay.exponential(Duration.ofMillis(10), Duration.ofSeconds(1), 2, MILLISECONDS)};
- * {@code OutageBenchmark} in the examples measures both.
- *
- * <p>The decorator keeps its queue in memory: an instance that stops while it owes invalidations
- * loses them (they are logged), as does {@link #close()}.
+ * reconnected, and backs its reconnect attempts off up to 30 s. For a cache, use the options of
+ * {@code RedisCacheStore.recommendedClientOptions()} (or let {@code
+ * RedisCacheStore.builder().uri(...)} make the client): commands rejected at once while
+ * disconnected, reconnects at least every second, a command timeout.
  *
  * <p>Thread-safe; share one per store.
+ *
+ * @since 0.1
  */
 public final class ResilientCacheStore extends ForwardingCacheStore implements AutoCloseable {
   private static final Logger LOG = Loggers.getLogger(ResilientCacheStore.class);
 
-  /** Default name of the circuit breaker and time limiter, and the metrics' {@code store} tag. */
+  /** Default name of the circuit breaker, and the metrics' {@code store} tag. */
   public static final String DEFAULT_NAME = "cache-store";
   /**
-   * Default limit on one store call: a cache answers in well under a millisecond, and waiting
-   * longer than the database would take defeats its purpose.
+   * Default limit on one store call about one key. A cache answers in well under a millisecond;
+   * the limit is a bound for a store that has stopped answering, with room for the pauses of a
+   * busy client (see README, "Figures"), since a call cut off sends its read to the database.
    */
-  public static final Duration DEFAULT_TIME_LIMIT = Duration.ofMillis(50);
+  public static final Duration DEFAULT_TIME_LIMIT = Duration.ofMillis(250);
   /**
    * Default limit on a call about many keys ({@link Builder#bulkTimeLimit}): a 500-key multi-get
    * or lease script on a busy Redis can take tens of milliseconds without anything being wrong.
    */
-  public static final Duration DEFAULT_BULK_TIME_LIMIT = Duration.ofMillis(250);
+  public static final Duration DEFAULT_BULK_TIME_LIMIT = Duration.ofMillis(500);
   /**
-   * Default circuit breaker, for a cache: it opens when half of the last 20 calls (at least 10)
-   * failed, stays open 250 ms the first time, doubling up to 1 s while its probes keep failing,
-   * then lets 3 probe calls decide. A lock-free sliding window (Reactor threads must not park),
-   * and exceptions without stack traces (an open breaker fails every call). Calls cut off by the
-   * time limit open it at once (see {@link Builder#openOnTimeout}).
+   * Default circuit breaker, for a cache: it opens when, over the last two seconds (and at least
+   * 10 calls), half of the calls failed or half took longer than 100 ms; it stays open 250 ms
+   * the first time, doubling up to 1 s while its probes keep failing, then lets 3 probe calls
+   * decide. A window of time rather than of calls, so that a pause of the client thins into the
+   * calls of its two seconds instead of filling a window of a hundred calls made in a millisecond.
+   * A lock-free sliding window (Reactor threads must not park), and exceptions without stack
+   * traces (an open breaker fails every call).
    */
   public static final CircuitBreakerConfig DEFAULT_CIRCUIT_BREAKER_CONFIG =
       CircuitBreakerConfig.custom()
-          .slidingWindow(20, 10, SlidingWindowType.COUNT_BASED,
+          .slidingWindow(2, 10, SlidingWindowType.TIME_BASED,
               SlidingWindowSynchronizationStrategy.LOCK_FREE)
           .failureRateThreshold(50)
+          .slowCallRateThreshold(50)
+          .slowCallDurationThreshold(Duration.ofMillis(100))
           .waitIntervalFunctionInOpenState(IntervalFunction.ofExponentialBackoff(
               Duration.ofMillis(250), 2.0, Duration.ofSeconds(1)))
           .permittedNumberOfCallsInHalfOpenState(3)
@@ -131,47 +155,69 @@ public final class ResilientCacheStore extends ForwardingCacheStore implements A
    */
   public static final Duration DEFAULT_GENERATION_SETTLE =
       CacheAsideDefaults.GENERATION_REFRESH.plusSeconds(1);
+  /**
+   * Default longest time {@link #close()} waits for the store to take the queued invalidations:
+   * a few replay retries, short enough for a shutdown grace period.
+   */
+  public static final Duration DEFAULT_CLOSE_TIMEOUT = Duration.ofSeconds(3);
+  /**
+   * How often the background probe asks an open breaker for a call: its shortest open wait, so a
+   * store that is back is found within one wait.
+   */
+  static final Duration PROBE_INTERVAL = Duration.ofMillis(250);
 
   private final String name;
   private final CircuitBreaker breaker;
-  private final TimeLimiter limiter;
-  private final TimeLimiter bulkLimiter;
   private final Counters counters = new Counters();
-  private final Guard guard;
   private final InvalidationLog log;
+  private final Guard guard;
+  private final Recovery recovery;
   private final int replayBatchSize;
   private final Duration replayRetryInterval;
+  private final Duration closeTimeout;
+  private final boolean ownsStore;
   private final Scheduler scheduler;
-  private final HeldBackException heldBack;
   private final AtomicBoolean replaying = new AtomicBoolean();
+  private final Mono<Void> closing;
   private volatile @Nullable Disposable replay;
   private volatile boolean closed;
 
-  private ResilientCacheStore(Builder builder, CircuitBreaker breaker, TimeLimiter limiter,
-      TimeLimiter bulkLimiter) {
+  private ResilientCacheStore(Builder builder, CircuitBreaker breaker, Duration single,
+      Duration bulk) {
     super(builder.store);
     this.name = builder.name;
     this.breaker = breaker;
-    this.limiter = limiter;
-    this.bulkLimiter = bulkLimiter;
-    this.guard = new Guard(breaker, limiter, bulkLimiter, builder.openOnTimeout, counters);
+    this.scheduler = builder.scheduler;
     this.log = new InvalidationLog(builder.maxPendingInvalidations,
-        builder.generationSettle.toMillis(), builder.scheduler, counters);
+        builder.generationSettle.toMillis(), scheduler, counters);
+    this.recovery = new Recovery(name, breaker, this::probe, PROBE_INTERVAL, scheduler);
+    CallTimer timer = new CallTimer(single.compareTo(bulk) < 0 ? single : bulk,
+        single.compareTo(bulk) < 0 ? bulk : single, scheduler);
+    this.guard = new Guard(breaker, timer, single, bulk, counters, log,
+        new HeldBackException(name), recovery);
     this.replayBatchSize = builder.replayBatchSize;
     this.replayRetryInterval = builder.replayRetryInterval;
-    this.scheduler = builder.scheduler;
-    this.heldBack = new HeldBackException(name);
+    this.closeTimeout = builder.closeTimeout;
+    this.ownsStore = builder.ownsStore;
+    this.closing = Mono.defer(this::shutDown).cache();
+    // A breaker given already open (shared, or forced) is probed from the start.
+    recovery.wake();
   }
 
-  /** Wraps {@code store} with the defaults. */
+  /**
+   * Wraps {@code store} with the defaults; {@link #close()} closes {@code store} too.
+   *
+   * <pre>{@code
+   * ResilientCacheStore store = ResilientCacheStore.wrap(RedisCacheStore.create(redisClient));
+   * }</pre>
+   */
   public static ResilientCacheStore wrap(CacheStore store) {
     return builder(store).build();
   }
 
-  /** Wraps {@code store} with the given breaker and time limiter, other options at defaults. */
-  public static ResilientCacheStore wrap(CacheStore store, CircuitBreaker circuitBreaker,
-      TimeLimiter timeLimiter) {
-    return builder(store).circuitBreaker(circuitBreaker).timeLimiter(timeLimiter).build();
+  /** Wraps {@code store} with the given breaker, other options at their defaults. */
+  public static ResilientCacheStore wrap(CacheStore store, CircuitBreaker circuitBreaker) {
+    return builder(store).circuitBreaker(circuitBreaker).build();
   }
 
   /** A builder for a decorator of {@code store}. */
@@ -179,7 +225,7 @@ public final class ResilientCacheStore extends ForwardingCacheStore implements A
     return new Builder(store);
   }
 
-  /** The name given to the builder: the metrics' {@code store} tag. */
+  /** The name given to the builder: the circuit breaker's and the metrics' {@code store} tag. */
   public String name() {
     return name;
   }
@@ -189,14 +235,14 @@ public final class ResilientCacheStore extends ForwardingCacheStore implements A
     return breaker;
   }
 
-  /** The time limiter every call goes through. */
-  public TimeLimiter timeLimiter() {
-    return limiter;
+  /** The limit on a call about one key. */
+  public Duration timeLimit() {
+    return guard.singleLimit();
   }
 
-  /** The time limiter of calls about many keys (multi-get, batched stores and leases, deletes). */
-  public TimeLimiter bulkTimeLimiter() {
-    return bulkLimiter;
+  /** The limit on a call about many keys. */
+  public Duration bulkTimeLimit() {
+    return guard.bulkLimit();
   }
 
   /** A snapshot of the counters. */
@@ -218,50 +264,113 @@ public final class ResilientCacheStore extends ForwardingCacheStore implements A
   }
 
   /**
-   * Stops the background replay. Invalidations still owed are forgotten (logged); calls keep
-   * working. Does not close the wrapped store. Idempotent.
+   * {@link StoreState#DOWN} while the breaker is open (or forced open); {@link
+   * StoreState#DEGRADED} while it is half-open, invalidations or a generation bump are owed, or a
+   * bump settles; otherwise the wrapped store's state. No I/O.
+   */
+  @Override
+  public StoreState state() {
+    StoreState own = switch (breaker.getState()) {
+      case OPEN, FORCED_OPEN -> StoreState.DOWN;
+      case HALF_OPEN -> StoreState.DEGRADED;
+      default -> log.recovered() ? StoreState.UP : StoreState.DEGRADED;
+    };
+    StoreState wrapped = super.state();
+    return own.compareTo(wrapped) >= 0 ? own : wrapped;
+  }
+
+  /**
+   * Flushes the queued invalidations (waiting at most {@code closeTimeout} for the store; what is
+   * still owed then is logged and counted), stops the background replay and probe, and closes the
+   * wrapped store when this decorator owns it ({@link Builder#ownsStore}, the default) and it is
+   * {@link AutoCloseable}. Blocks until done: call it when the application stops, or use
+   * {@link #closeAsync()} on a non-blocking thread. Calls made after it fail once the wrapped
+   * store is closed. Closing again does nothing.
    */
   @Override
   public void close() {
+    closeAsync().block();
+  }
+
+  /**
+   * {@link #close()} without blocking: starts on the first subscription, completes when it is
+   * done (every later subscription gets the same outcome), and never errors for what could not be
+   * flushed; it errors only if closing the wrapped store failed. A cancel does not stop it.
+   */
+  public Mono<Void> closeAsync() {
+    return closing;
+  }
+
+  private Mono<Void> shutDown() {
     closed = true;
-    Disposable current = replay;
-    if (current != null) {
-      current.dispose();
+    Disposable background = replay;
+    if (background != null) {
+      background.dispose();
     }
-    if (!log.idle()) {
-      LOG.warn("cache store '{}' closed while it still owes {} invalidations{}; they are lost",
-          name, log.pendingCount(), log.bumpOwed() ? " and a generation bump" : "");
+    Mono<Void> flush = log.idle() ? Mono.empty() : replayLoop()
+        .timeout(closeTimeout, scheduler)
+        .onErrorResume(e -> {
+          unflushed(e);
+          return Mono.empty();
+        });
+    return flush
+        .then(Mono.fromRunnable(recovery::dispose))
+        .then(closeWrapped());
+  }
+
+  private void unflushed(Throwable e) {
+    int pending = log.pendingCount();
+    counters.invalidationsUnflushed.add(pending);
+    LOG.warn("cache store '{}' closed while it still owes {} invalidations{} ({}); they are lost",
+        name, pending, log.bumpOwed() ? " and a generation bump" : "",
+        e instanceof TimeoutException ? "the store did not take them within " + closeTimeout
+            : e.toString());
+  }
+
+  private Mono<Void> closeWrapped() {
+    if (!ownsStore || !(delegate() instanceof AutoCloseable wrapped)) {
+      return Mono.empty();
     }
+    // AutoCloseable.close() may block (a Redis store closes its connections): not on the
+    // caller's thread, which may be an event loop.
+    return Mono.<Void>fromRunnable(() -> {
+      try {
+        wrapped.close();
+      } catch (RuntimeException e) {
+        throw e;
+      } catch (Exception e) {
+        throw new IllegalStateException("closing " + wrapped + " failed", e);
+      }
+    }).subscribeOn(Schedulers.boundedElastic());
   }
 
   // ---- reads: held back while their invalidation is owed ----
 
   @Override
   public Mono<byte[]> get(String key) {
-    Mono<byte[]> call = super.get(key);
-    return Mono.defer(() -> log.holdsBack(key) ? heldBack() : guard.call(call));
+    return guard.read(super.get(key), key);
   }
 
   @Override
   public Mono<Map<String, byte[]>> getAll(Collection<String> keys) {
     List<String> copy = List.copyOf(keys);
-    Mono<Map<String, byte[]>> call = super.getAll(copy);
-    return Mono.defer(() -> log.holdsBackAny(copy) ? heldBack() : guard.callMany(call));
+    Mono<Map<String, byte[]>> call = guard.callMany(super.getAll(copy));
+    return Mono.defer(() -> log.holdsBackAny(copy) ? heldBack() : call);
   }
 
   @Override
   public Mono<StoreLookup> getOrLease(String key, Duration leaseTtl) {
-    Mono<StoreLookup> call = super.getOrLease(key, leaseTtl);
-    return Mono.defer(() -> log.holdsBack(key) ? heldBack() : guard.call(call));
+    return guard.read(super.getOrLease(key, leaseTtl), key);
   }
 
   @Override
   public Flux<KeyedLookup> getOrLeaseAll(Collection<String> keys, Duration leaseTtl) {
     List<String> copy = List.copyOf(keys);
     // Collected so that the time limit bounds the whole call, not each element.
-    Mono<List<KeyedLookup>> call = super.getOrLeaseAll(copy, leaseTtl).collectList();
-    return Mono.defer(() -> log.holdsBackAny(copy) ? this.<List<KeyedLookup>>heldBack()
-        : guard.callMany(call)).flatMapIterable(lookups -> lookups);
+    Mono<List<KeyedLookup>> call =
+        guard.callMany(super.getOrLeaseAll(copy, leaseTtl).collectList());
+    return Mono.defer(() -> log.holdsBackAny(copy) ? this.<List<KeyedLookup>>heldBack() : call)
+        .flatMapIterable(lookups -> lookups);
   }
 
   @Override
@@ -270,8 +379,7 @@ public final class ResilientCacheStore extends ForwardingCacheStore implements A
   }
 
   private <T> Mono<T> heldBack() {
-    counters.heldBackReads.increment();
-    return Mono.error(heldBack);
+    return Mono.error(guard.heldBack());
   }
 
   /**
@@ -298,11 +406,15 @@ public final class ResilientCacheStore extends ForwardingCacheStore implements A
 
   private Mono<Long> generationCall(String namespace, Mono<Long> call) {
     log.sawNamespace(namespace);
-    return Mono.defer(() -> {
-      Mono<Long> guarded = guard.call(call);
-      return log.awaitsReread(namespace) ? guarded.doOnSuccess(v -> log.confirmed(namespace))
-          : guarded;
-    });
+    Mono<Long> guarded = guard.call(call);
+    return Mono.defer(() -> log.awaitsReread(namespace)
+        ? guarded.doOnSuccess(v -> log.confirmed(namespace)) : guarded);
+  }
+
+  /** A {@code PING} through the breaker: fails at once while it is open. */
+  @Override
+  public Mono<Void> ping() {
+    return guard.call(super.ping());
   }
 
   // ---- writes: time-limited, failures reported to the core (which ignores them) ----
@@ -346,22 +458,38 @@ public final class ResilientCacheStore extends ForwardingCacheStore implements A
     return invalidation(List.of(key), super.delete(key));
   }
 
+  /**
+   * A delete: without a time limit, so that it is queued only on evidence (the store failed it,
+   * or the open breaker skipped it), never because a busy moment made it slow; a delete whose
+   * caller gives up before the store answered (the core's store timeout) is queued too, since
+   * nobody knows whether it arrived, and the caller sees its own timeout.
+   */
   private Mono<Void> invalidation(List<String> keys, Mono<Void> call) {
+    Mono<Void> guarded = guard.untimed(call);
     return Mono.defer(() -> {
       long issuedAt = log.sequence();
-      return (keys.size() > 1 ? guard.callMany(call) : guard.call(call))
+      return guarded
           .doOnSuccess(done -> log.deleted(keys, issuedAt))
+          .doOnCancel(() -> owe(keys))
           .onErrorResume(e -> {
-            if (!log.keep(keys)) {
+            if (!owe(keys)) {
               LOG.error("cache store '{}': delete of {} keys failed and cannot be queued (the queue"
                   + " is full and no cache's generation counter is known): {}", name, keys.size(),
                   e.toString());
               return Mono.error(e);
             }
-            startReplay();
             return Mono.empty();
           });
     });
+  }
+
+  /** Queues {@code keys} (or counts them into a bump) and starts the replay; false if neither. */
+  private boolean owe(List<String> keys) {
+    if (!log.keep(keys)) {
+      return false;
+    }
+    startReplay();
+    return true;
   }
 
   // ---- the replay ----
@@ -371,18 +499,12 @@ public final class ResilientCacheStore extends ForwardingCacheStore implements A
     if (closed || !replaying.compareAndSet(false, true)) {
       return;
     }
-    replay = Mono.defer(this::replayStep)
-        .repeat()
-        .takeUntil(more -> !more)
-        // A step fails while the store is away (time limit, open breaker): wait, then go on.
-        .retryWhen(Retry.fixedDelay(Long.MAX_VALUE, replayRetryInterval).scheduler(scheduler))
-        .then()
-        .subscribe(null,
-            e -> {
-              LOG.error("cache store '{}': invalidation replay stopped: {}", name, e.toString());
-              replaying.set(false);
-            },
-            this::replayEnded);
+    replay = replayLoop().subscribe(null,
+        e -> {
+          LOG.error("cache store '{}': invalidation replay stopped: {}", name, e.toString());
+          replaying.set(false);
+        },
+        this::replayEnded);
   }
 
   private void replayEnded() {
@@ -393,9 +515,19 @@ public final class ResilientCacheStore extends ForwardingCacheStore implements A
     }
   }
 
+  /** Replays what is owed until nothing is; a step the store fails is tried again later. */
+  private Mono<Void> replayLoop() {
+    return Mono.defer(this::replayStep)
+        .repeat()
+        .takeUntil(more -> !more)
+        // A step fails while the store is away (time limit, open breaker): wait, then go on.
+        .retryWhen(Retry.fixedDelay(Long.MAX_VALUE, replayRetryInterval).scheduler(scheduler))
+        .then();
+  }
+
   /** Does one step of what is owed; emits whether there may be more. */
   private Mono<Boolean> replayStep() {
-    InvalidationLog.Step step = closed ? null : log.nextStep(replayBatchSize);
+    InvalidationLog.Step step = log.nextStep(replayBatchSize);
     if (step == null) {
       return Mono.just(false);
     }
@@ -408,12 +540,19 @@ public final class ResilientCacheStore extends ForwardingCacheStore implements A
                 + "generation of {} caches", name, bump.namespaces().size());
           }))
           .doOnError(e -> log.bumpFailed())
+          // Cut off by close: the bump is owed again, not left running for good.
+          .doOnCancel(log::bumpFailed)
           .thenReturn(true);
     }
     InvalidationLog.Replay batch = (InvalidationLog.Replay) step;
     return guard.callMany(super.delete(batch.keys()))
         .then(Mono.fromRunnable(() -> log.deleted(batch.keys(), batch.sequence())))
         .thenReturn(true);
+  }
+
+  /** One background probe of the store (see {@link Recovery}). */
+  private Mono<Boolean> probe() {
+    return guard.probe(super.ping());
   }
 
   @Override
@@ -425,29 +564,31 @@ public final class ResilientCacheStore extends ForwardingCacheStore implements A
   /**
    * Options of a {@link ResilientCacheStore}. Each setter checks its argument at once; options
    * that clash fail in {@link #build()}.
+   *
+   * @since 0.1
    */
   public static final class Builder {
     private final CacheStore store;
     private String name = DEFAULT_NAME;
     private @Nullable CircuitBreaker circuitBreaker;
     private @Nullable CircuitBreakerConfig circuitBreakerConfig;
-    private @Nullable TimeLimiter timeLimiter;
-    private @Nullable Duration timeLimit;
+    private Duration timeLimit = DEFAULT_TIME_LIMIT;
     private @Nullable Duration bulkTimeLimit;
     private int maxPendingInvalidations = DEFAULT_MAX_PENDING_INVALIDATIONS;
     private int replayBatchSize = DEFAULT_REPLAY_BATCH_SIZE;
     private Duration replayRetryInterval = DEFAULT_REPLAY_RETRY_INTERVAL;
     private Duration generationSettle = DEFAULT_GENERATION_SETTLE;
+    private Duration closeTimeout = DEFAULT_CLOSE_TIMEOUT;
+    private boolean ownsStore = true;
     private Scheduler scheduler = Schedulers.parallel();
-    private boolean openOnTimeout = true;
 
     private Builder(CacheStore store) {
       this.store = Objects.requireNonNull(store, "store must not be null");
     }
 
     /**
-     * Names the circuit breaker and time limiter this builder creates, and tags the metrics.
-     * Default {@link #DEFAULT_NAME}.
+     * Names the circuit breaker this builder creates, and tags the metrics. Default
+     * {@link #DEFAULT_NAME}.
      */
     public Builder name(String name) {
       Objects.requireNonNull(name, "name must not be null");
@@ -468,7 +609,8 @@ public final class ResilientCacheStore extends ForwardingCacheStore implements A
     /**
      * Creates the circuit breaker from this configuration. Default
      * {@link #DEFAULT_CIRCUIT_BREAKER_CONFIG}; start from it with
-     * {@code CircuitBreakerConfig.from(DEFAULT_CIRCUIT_BREAKER_CONFIG)}.
+     * {@code CircuitBreakerConfig.from(DEFAULT_CIRCUIT_BREAKER_CONFIG)}. Its slow-call threshold
+     * decides which calls are slow; keep it under the time limit.
      */
     public Builder circuitBreakerConfig(CircuitBreakerConfig config) {
       this.circuitBreakerConfig = Objects.requireNonNull(config,
@@ -476,15 +618,10 @@ public final class ResilientCacheStore extends ForwardingCacheStore implements A
       return this;
     }
 
-    /** Uses this time limiter instead of a new one. */
-    public Builder timeLimiter(TimeLimiter timeLimiter) {
-      this.timeLimiter = Objects.requireNonNull(timeLimiter, "timeLimiter must not be null");
-      return this;
-    }
-
     /**
      * The limit on each store call about one key. Default {@link #DEFAULT_TIME_LIMIT}; at least
-     * 1 ms.
+     * 1 ms. A call is cut off between once and 1.25 times the shorter of the two limits after it
+     * was sent, counted by a timer that runs late when this JVM lags, and then later still.
      */
     public Builder timeLimit(Duration timeLimit) {
       this.timeLimit = positive(timeLimit, "timeLimit");
@@ -493,25 +630,12 @@ public final class ResilientCacheStore extends ForwardingCacheStore implements A
 
     /**
      * The limit on each store call about many keys: a bulk window's multi-get, lease script and
-     * batched store, and multi-key deletes. Such a call legitimately takes longer than a
-     * single-key one (hundreds of keys, Lua scripts), and one cut off opens the breaker for every
-     * read. Default {@link #DEFAULT_BULK_TIME_LIMIT}, or the single-key limit if that is longer;
-     * at least 1 ms.
+     * batched store, and a replayed delete. Such a call legitimately takes longer than a
+     * single-key one (hundreds of keys, Lua scripts). Default {@link #DEFAULT_BULK_TIME_LIMIT},
+     * or the single-key limit if that is longer; at least 1 ms.
      */
     public Builder bulkTimeLimit(Duration bulkTimeLimit) {
       this.bulkTimeLimit = positive(bulkTimeLimit, "bulkTimeLimit");
-      return this;
-    }
-
-    /**
-     * Whether a call cut off by the time limit opens the circuit breaker at once (default
-     * {@code true}). A cache that normally answers in well under a millisecond and now took the
-     * whole limit has stalled; every further call would cost the limit again, and a read makes
-     * several. Opening at the first timeout bounds what a read spends on a stalled store to one
-     * time limit. Switch off to let the breaker's failure rate alone decide.
-     */
-    public Builder openOnTimeout(boolean openOnTimeout) {
-      this.openOnTimeout = openOnTimeout;
       return this;
     }
 
@@ -554,18 +678,37 @@ public final class ResilientCacheStore extends ForwardingCacheStore implements A
      * {@link #DEFAULT_GENERATION_SETTLE}.
      */
     public Builder generationSettle(Duration generationSettle) {
-      Objects.requireNonNull(generationSettle, "generationSettle must not be null");
-      if (generationSettle.isNegative()) {
-        throw new IllegalArgumentException(
-            "generationSettle must not be negative but was " + generationSettle);
-      }
-      this.generationSettle = generationSettle;
+      this.generationSettle = notNegative(generationSettle, "generationSettle");
       return this;
     }
 
     /**
-     * The scheduler of the replay's retry timer and the settle clock. Default
-     * {@link Schedulers#parallel()}; a {@code VirtualTimeScheduler} in tests.
+     * The longest time {@link ResilientCacheStore#close()} waits for the store to take the
+     * queued invalidations before it gives them up (logged, and counted as
+     * {@link ResilienceStats#invalidationsUnflushed()}). Default {@link #DEFAULT_CLOSE_TIMEOUT};
+     * 0 gives up at once what the store has not taken.
+     */
+    public Builder closeTimeout(Duration closeTimeout) {
+      this.closeTimeout = notNegative(closeTimeout, "closeTimeout");
+      return this;
+    }
+
+    /**
+     * Whether {@link ResilientCacheStore#close()} closes the wrapped store too (when it is
+     * {@link AutoCloseable}, as a {@code RedisCacheStore} is). Default {@code true}: in
+     * {@code ResilientCacheStore.wrap(RedisCacheStore.create(client))} nothing else holds the
+     * Redis store to close it. {@code false} for a store that is shared, or closed by its owner.
+     */
+    public Builder ownsStore(boolean ownsStore) {
+      this.ownsStore = ownsStore;
+      return this;
+    }
+
+    /**
+     * The scheduler of the time limit's timer, the background probe, the replay's retry timer and
+     * the settle clock. Default {@link Schedulers#parallel()}; a {@code VirtualTimeScheduler} in
+     * tests (give the circuit breaker a clock on the same time, through
+     * {@code CircuitBreakerConfig.clock} and {@code currentTimestampFunction}).
      */
     public Builder scheduler(Scheduler scheduler) {
       this.scheduler = Objects.requireNonNull(scheduler, "scheduler must not be null");
@@ -575,37 +718,34 @@ public final class ResilientCacheStore extends ForwardingCacheStore implements A
     /**
      * Builds the decorator.
      *
-     * @throws IllegalStateException if both a circuit breaker and its configuration, or both a
-     *     time limiter and a time limit, were given
+     * @throws IllegalStateException if both a circuit breaker and its configuration were given
      */
     public ResilientCacheStore build() {
       if (circuitBreaker != null && circuitBreakerConfig != null) {
         throw new IllegalStateException(
             "store '" + name + "': set circuitBreaker(...) or circuitBreakerConfig(...), not both");
       }
-      if (timeLimiter != null && timeLimit != null) {
-        throw new IllegalStateException(
-            "store '" + name + "': set timeLimiter(...) or timeLimit(...), not both");
-      }
       CircuitBreaker breaker = circuitBreaker != null ? circuitBreaker
           : CircuitBreaker.of(name, circuitBreakerConfig != null ? circuitBreakerConfig
               : DEFAULT_CIRCUIT_BREAKER_CONFIG);
-      TimeLimiter limiter = timeLimiter != null ? timeLimiter
-          : TimeLimiter.of(name, TimeLimiterConfig.custom()
-              .timeoutDuration(timeLimit != null ? timeLimit : DEFAULT_TIME_LIMIT)
-              .build());
-      Duration single = limiter.getTimeLimiterConfig().getTimeoutDuration();
       Duration bulk = bulkTimeLimit != null ? bulkTimeLimit
-          : single.compareTo(DEFAULT_BULK_TIME_LIMIT) > 0 ? single : DEFAULT_BULK_TIME_LIMIT;
-      TimeLimiter bulkLimiter = TimeLimiter.of(name + "-bulk",
-          TimeLimiterConfig.custom().timeoutDuration(bulk).build());
-      return new ResilientCacheStore(this, breaker, limiter, bulkLimiter);
+          : timeLimit.compareTo(DEFAULT_BULK_TIME_LIMIT) > 0 ? timeLimit
+              : DEFAULT_BULK_TIME_LIMIT;
+      return new ResilientCacheStore(this, breaker, timeLimit, bulk);
     }
 
     private static Duration positive(Duration duration, String what) {
       Objects.requireNonNull(duration, what + " must not be null");
       if (duration.toMillis() < 1) {
         throw new IllegalArgumentException(what + " must be at least 1 ms but was " + duration);
+      }
+      return duration;
+    }
+
+    private static Duration notNegative(Duration duration, String what) {
+      Objects.requireNonNull(duration, what + " must not be null");
+      if (duration.isNegative()) {
+        throw new IllegalArgumentException(what + " must not be negative but was " + duration);
       }
       return duration;
     }

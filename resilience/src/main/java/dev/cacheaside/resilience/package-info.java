@@ -4,9 +4,11 @@
  *
  * <ul>
  *   <li>{@link dev.cacheaside.resilience.ResilientCacheStore} decorates any
- *       {@link dev.cacheaside.core.spi.CacheStore}: a time limit per call and a circuit breaker, so a
- *       slow or dead cache becomes a miss at once; invalidations that cannot reach the cache are
- *       queued and replayed when it answers again, or covered by a namespace generation bump.</li>
+ *       {@link dev.cacheaside.core.spi.CacheStore}: a circuit breaker that opens on evidence (a rate
+ *       of failures or slow calls, never the client's own lag) and a time limit kept by one shared
+ *       timer, so a slow or dead cache becomes a miss; invalidations that cannot reach the cache
+ *       are queued and replayed when it answers again, or covered by a namespace generation bump;
+ *       a background probe closes the breaker when the cache is back.</li>
  *   <li>{@link dev.cacheaside.resilience.LoadBulkhead} caps concurrent database loads, with a
  *       bounded, non-blocking wait; set it with
  *       {@link dev.cacheaside.core.CacheAsideBuilder#loadDecorator}.</li>

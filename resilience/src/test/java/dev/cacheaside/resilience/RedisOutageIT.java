@@ -122,11 +122,15 @@ class RedisOutageIT {
     return store.circuitBreaker().getState();
   }
 
-  /** Reads (on a Reactor thread) until the breaker is in {@code state}. */
+  /**
+   * Reads (on Reactor threads, 8 at a time, as a service under load would) until the breaker is
+   * in {@code state}: it opens on a rate of failures over its window, not on one.
+   */
   private void readUntil(CircuitBreaker.State state) {
     int[] next = {0};
     Poll.until("the breaker to be " + state, WAIT, () -> {
-      read(next[0]++ % KEYS).subscribeOn(Schedulers.parallel()).block(WAIT);
+      Flux.range(0, 8).flatMap(i -> read(next[0]++ % KEYS).subscribeOn(Schedulers.parallel()))
+          .blockLast(WAIT);
       return breaker() == state;
     });
   }
@@ -179,7 +183,9 @@ class RedisOutageIT {
         .expectComplete()
         .verify(Duration.ofSeconds(30));
     assertThat(store.stats().timeouts()).isPositive();
-    assertThat(breaker()).isEqualTo(CircuitBreaker.State.OPEN);
+    // Opened on the rate of timeouts; by now it may be half-open, its background probe waiting.
+    assertThat(breaker()).isIn(CircuitBreaker.State.OPEN, CircuitBreaker.State.HALF_OPEN);
+    assertThat(store.stats().skippedCalls()).as("calls skipped while open").isPositive();
     System.out.printf("frozen Redis, time limit 100 ms: 200 reads, slowest %d ms, %d timeouts%n",
         latencies.stream().mapToLong(Long::longValue).max().orElse(0) / 1_000_000,
         store.stats().timeouts());
@@ -218,8 +224,11 @@ class RedisOutageIT {
     Flux.range(0, 30).flatMap(id -> write(id, "v1-" + id).subscribeOn(Schedulers.parallel()), 8)
         .blockLast(WAIT);
     assertThat(items.stats().invalidationFailures()).isZero();
-    assertThat(store.stats().invalidationsOverflowed()).isGreaterThanOrEqualTo(30);
-    assertThat(store.pendingInvalidations()).isZero();
+    // Each of the 30 is owed: counted into the bump, or queued behind it when it was skipped while
+    // a bump was being tried (the background probe lets calls through to the frozen Redis), and
+    // then replayed after the bump.
+    assertThat(store.stats().invalidationsOverflowed() + store.pendingInvalidations())
+        .as("invalidations covered by the bump or queued").isGreaterThanOrEqualTo(30);
 
     redis.thaw();
     assertNoStaleReadAfterRecovery();

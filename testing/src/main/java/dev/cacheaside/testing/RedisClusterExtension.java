@@ -7,8 +7,8 @@ import org.junit.jupiter.api.extension.ParameterContext;
 import org.junit.jupiter.api.extension.ParameterResolver;
 
 /**
- * Gives tests the {@link TestRedisCluster} of the JVM, emptied (FLUSHALL on every master) before
- * each test.
+ * Gives tests the {@link TestRedisCluster} of the JVM, every node running (a node an earlier test
+ * stopped is started again) and emptied (FLUSHALL on every master) before each test.
  *
  * <p>Resolves parameters of test methods, constructors and lifecycle methods of type
  * {@link TestRedisCluster} and {@link RedisClusterClient} (the shared client: do not shut it down).
@@ -33,7 +33,9 @@ public final class RedisClusterExtension implements BeforeEachCallback, Paramete
 
   @Override
   public void beforeEach(ExtensionContext context) {
-    TestRedisCluster.get().flushAll();
+    TestRedisCluster cluster = TestRedisCluster.get();
+    cluster.restore(); // in case an earlier test left a node stopped
+    cluster.flushAll();
   }
 
   @Override

@@ -247,6 +247,81 @@ public final class TestRedisCluster {
     return view;
   }
 
+  /**
+   * Kills master {@code node} (SIGKILL, like a crash; 0 to {@link #masterCount()} - 1, in the
+   * order of {@link #uris()}) and waits for it to exit. Its data is gone; commands for its slots
+   * fail until {@link #startNode} (the others go on: the cluster marks it failed only after the
+   * node timeout, 5 s). Does nothing if it is stopped already.
+   *
+   * @throws IllegalStateException for an external cluster
+   */
+  public synchronized void stopNode(int node) {
+    ServerProcess p = requireManaged(node, "stop");
+    p.kill(Duration.ofSeconds(10));
+    log.info("Stopped {}", p.name());
+  }
+
+  /**
+   * Starts master {@code node} again on its port, empty, with its saved cluster configuration
+   * (same id, same slots), and waits until every node reports the cluster ok again: a restarted
+   * master refuses its slots ({@code CLUSTERDOWN}) for about two seconds before it takes them
+   * back. Does nothing if it is running.
+   *
+   * @throws IllegalStateException for an external cluster, or if the cluster is not ok within 30 s
+   */
+  public synchronized void startNode(int node) {
+    ServerProcess p = requireManaged(node, "start");
+    if (!p.isAlive()) {
+      RedisServers.startAndAwait(p, uris.get(node).getPort());
+      log.info("Started {} again (pid {})", p.name(), p.pid());
+    }
+    awaitOk();
+  }
+
+  /** Starts every stopped node and waits until the cluster is ok. Nothing for an external one. */
+  public synchronized void restore() {
+    if (!managed()) {
+      return;
+    }
+    boolean restarted = false;
+    for (int node = 0; node < processes.size(); node++) {
+      if (!processes.get(node).isAlive()) {
+        RedisServers.startAndAwait(processes.get(node), uris.get(node).getPort());
+        restarted = true;
+      }
+    }
+    if (restarted) {
+      awaitOk();
+    }
+  }
+
+  private void awaitOk() {
+    RedisClient admin = RedisClient.create();
+    try {
+      Await.until("the cluster to be ok", FORM_TIMEOUT, Duration.ofMillis(50), () -> {
+        for (RedisURI uri : uris) {
+          try (StatefulRedisConnection<String, String> node = admin.connect(uri)) {
+            node.setTimeout(ADMIN_TIMEOUT);
+            if (!"ok".equals(TestRedis.infoField(node.sync().clusterInfo(), "cluster_state"))) {
+              return null;
+            }
+          }
+        }
+        return Boolean.TRUE;
+      });
+    } finally {
+      admin.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+    }
+  }
+
+  private ServerProcess requireManaged(int node, String operation) {
+    if (!managed()) {
+      throw new IllegalStateException("cannot " + operation + " a node of the external cluster "
+          + uris + " (named by " + URI_ENV + "); outage tests need a managed one");
+    }
+    return processes.get(node);
+  }
+
   /** Copies of the seed URIs: the nodes this class started, or those named by {@value #URI_ENV}. */
   public List<RedisURI> uris() {
     return uris.stream().map(uri -> RedisURI.builder(uri).build()).toList();

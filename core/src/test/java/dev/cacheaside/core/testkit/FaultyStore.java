@@ -2,14 +2,19 @@ package dev.cacheaside.core.testkit;
 
 import dev.cacheaside.core.spi.CacheStore;
 import dev.cacheaside.core.spi.ForwardingCacheStore;
+import java.time.Duration;
 import java.util.concurrent.atomic.AtomicInteger;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Scheduler;
+import reactor.core.scheduler.Schedulers;
 
 /**
  * A store that can go down (every call fails at once with "store is down", like a refused
- * connection) or freeze (no call ever answers, like a stalled server), can lose deletes alone, and
- * counts the calls that reached it. The mode is read when a call is subscribed.
+ * connection) or freeze (no call ever answers, like a stalled server), can lose deletes alone or
+ * answer late (after {@link #delay}, deletes after {@link #deleteDelay}, on {@link #clock}: a
+ * virtual one in tests of timing), and counts the calls that reached it. The mode is read when a
+ * call is subscribed.
  */
 public final class FaultyStore extends ForwardingCacheStore {
   /** How the store answers. */
@@ -29,10 +34,18 @@ public final class FaultyStore extends ForwardingCacheStore {
    * reads work.
    */
   public volatile boolean failDeletes;
+  /** How long the store takes to answer any call but a delete while up. */
+  public volatile Duration delay = Duration.ZERO;
+  /** How long the store takes to answer a delete while up. */
+  public volatile Duration deleteDelay = Duration.ZERO;
+  /** What {@link #delay} and {@link #deleteDelay} are counted on. */
+  public volatile Scheduler clock = Schedulers.parallel();
   /** Calls subscribed, in any mode; a multi-valued call counts once. */
   public final AtomicInteger calls = new AtomicInteger();
   /** Deletes subscribed, in any mode (a failed try counts). */
   public final AtomicInteger deletes = new AtomicInteger();
+  /** Pings subscribed, in any mode. */
+  public final AtomicInteger pings = new AtomicInteger();
 
   /** A store in front of {@code delegate}, up. */
   public FaultyStore(CacheStore delegate) {
@@ -47,10 +60,14 @@ public final class FaultyStore extends ForwardingCacheStore {
       if (delete) {
         deletes.incrementAndGet();
       }
+      if (operation == Operation.PING) {
+        pings.incrementAndGet();
+      }
+      Duration late = delete ? deleteDelay : delay;
       return switch (mode) {
         case UP -> delete && failDeletes
             ? Mono.<T>error(new IllegalStateException("delete lost"))
-            : call;
+            : late.isZero() ? call : Mono.delay(late, clock).then(call);
         case DOWN -> Mono.<T>error(new IllegalStateException("store is down"));
         case FROZEN -> Mono.<T>never();
       };

@@ -4,6 +4,7 @@ import dev.cacheaside.core.CacheAside;
 import dev.cacheaside.core.JsonCodec;
 import dev.cacheaside.examples.Product;
 import dev.cacheaside.redis.RedisCacheStore;
+import dev.cacheaside.resilience.ResilientCacheStore;
 import dev.cacheaside.testing.TestRedis;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.api.StatefulRedisConnection;
@@ -22,7 +23,8 @@ import reactor.core.publisher.Mono;
 
 /**
  * The hit path: {@code cacheAside} on warm keys against raw Lettuce reactive {@code GET} plus the
- * same codec's decode, same Redis, same concurrency, uniform and Zipf-skewed keys. Prints
+ * same codec's decode, same Redis, same concurrency, uniform and Zipf-skewed keys; on the plain
+ * Redis store (reads shared or not) and behind a {@code ResilientCacheStore} with its defaults. Prints
  * throughput per variant (median of interleaved rounds) and its ratio to raw.
  *
  * <p>Run: {@code mvn -B -q -Pbench -Dbench=HitPathBenchmark -DskipTests package}. Options (system
@@ -47,10 +49,13 @@ public final class HitPathBenchmark {
     RedisReactiveCommands<String, byte[]> rawCommands = raw.reactive();
     RedisCacheStore sharedStore = RedisCacheStore.create(client);
     RedisCacheStore unsharedStore = RedisCacheStore.create(client);
+    ResilientCacheStore resilientStore = ResilientCacheStore.wrap(RedisCacheStore.create(client));
     CacheAside<Long, Product> shared = CacheAside.<Long, Product>builder("bench")
         .store(sharedStore).codec(codec).ttl(Duration.ofHours(1)).build();
     CacheAside<Long, Product> unshared = CacheAside.<Long, Product>builder("bench")
         .store(unsharedStore).codec(codec).ttl(Duration.ofHours(1)).shareReads(false).build();
+    CacheAside<Long, Product> resilient = CacheAside.<Long, Product>builder("bench")
+        .store(resilientStore).codec(codec).ttl(Duration.ofHours(1)).build();
 
     // Warm both: cache entries through the library, raw keys with the bare JSON.
     Flux.range(0, KEYS).flatMap(i -> shared.cacheAside((long) i,
@@ -73,6 +78,8 @@ public final class HitPathBenchmark {
         id -> Mono.error(new IllegalStateException("benchmark expects hits only"))));
     variants.put("cacheAside (shared loads only)", i -> unshared.cacheAside((long) i,
         id -> Mono.error(new IllegalStateException("benchmark expects hits only"))));
+    variants.put("cacheAside, ResilientCacheStore (defaults)", i -> resilient.cacheAside((long) i,
+        id -> Mono.error(new IllegalStateException("benchmark expects hits only"))));
 
     System.out.printf(Locale.ROOT, "hit path: %d reads per round, %d keys, flatMap concurrency %d,"
         + " %d rounds (median), Redis %s, %d cores, %s%n", READS, KEYS, CONCURRENCY, ROUNDS,
@@ -82,14 +89,20 @@ public final class HitPathBenchmark {
         "zipf(" + ZIPF + ")", skewed).entrySet().stream().sorted(Map.Entry.comparingByKey())
         .toList()) {
       System.out.println();
-      Throughput.printTable("keys: " + workload.getKey(),
-          Throughput.interleaved(variants, workload.getValue(), CONCURRENCY, ROUNDS));
+      Map<String, double[]> throughput =
+          Throughput.interleaved(variants, workload.getValue(), CONCURRENCY, ROUNDS);
+      Throughput.printTable("keys: " + workload.getKey(), throughput);
+      System.out.printf(Locale.ROOT, "ResilientCacheStore: %.1f %% of the plain store's reads/s%n",
+          100 * Stats.median(throughput.get("cacheAside, ResilientCacheStore (defaults)"))
+              / Stats.median(throughput.get("cacheAside (shared reads)")));
     }
     System.out.println();
     System.out.println("shared-reads stats: " + shared.stats());
+    System.out.println("resilient store: " + resilientStore + ", " + resilientStore.stats());
     raw.close();
     sharedStore.close();
     unsharedStore.close();
+    resilientStore.close();
     System.exit(0);
   }
 

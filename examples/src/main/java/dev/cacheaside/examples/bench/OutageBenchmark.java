@@ -10,10 +10,6 @@ import dev.cacheaside.resilience.ResilientCacheStore;
 import dev.cacheaside.testing.TestPostgres;
 import dev.cacheaside.testing.TestRedis;
 import dev.cacheaside.testing.TestSchema;
-import io.lettuce.core.ClientOptions;
-import io.lettuce.core.RedisClient;
-import io.lettuce.core.resource.ClientResources;
-import io.lettuce.core.resource.Delay;
 import io.r2dbc.pool.ConnectionPool;
 import io.r2dbc.pool.ConnectionPoolConfiguration;
 import io.r2dbc.spi.Connection;
@@ -22,11 +18,15 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
 import reactor.core.Disposable;
@@ -36,24 +36,27 @@ import reactor.core.scheduler.Schedulers;
 
 /**
  * Kills the managed Redis under a steady, open-loop read and write load on a real PostgreSQL,
- * restarts it, and prints per phase (before, Redis down, after the restart) the requests served
- * and failed, the hit rate, the database loads and the latency percentiles, plus when the circuit
- * breaker opened and closed and what happened to the invalidations of the writes made while Redis
- * was down.
+ * restarts it, then freezes it ({@code SIGSTOP}) and thaws it, and prints per phase (before,
+ * Redis killed, after the restart, Redis frozen, after the thaw) the requests served and failed,
+ * the hit rate, the database loads and the latency percentiles, plus when the circuit breaker
+ * opened and closed and what happened to the invalidations of the writes made while Redis was
+ * away.
  *
- * <p>The stack is the recommended one: {@code RedisCacheStore} wrapped in a
- * {@code ResilientCacheStore} with its defaults (50 ms time limit), and a {@code LoadBulkhead} of
- * 16 loads on the R2DBC loader. It runs twice: with Lettuce's default client options (commands
- * issued while disconnected wait in a buffer, reconnect attempts back off up to 30 s), and with
- * the options a cache wants (commands rejected at once while disconnected, reconnects at least
- * every second). Latency is measured from each request's scheduled start, so a stall counts in
+ * <p>The stack is the recommended one: a {@code RedisCacheStore} wrapped in a
+ * {@code ResilientCacheStore} with its defaults, and a {@code LoadBulkhead} of 16 loads on the
+ * R2DBC loader. It runs twice: on a Lettuce client with its default options
+ * ({@code RedisCacheStore.create(client)}: commands issued while disconnected wait in a buffer,
+ * reconnect attempts back off up to 30 s), and on the client {@code RedisCacheStore.builder()
+ * .uri(..)} makes (commands rejected at once while disconnected, reconnects within a second, 1 s
+ * command timeout). Latency is measured from each request's scheduled start, so a stall counts in
  * full (no coordinated omission).
  *
  * <p>Run: {@code mvn -B -q -Pbench -Dbench=OutageBenchmark -DskipTests package}. Options (system
  * properties via {@code -Drun.jvm.args="-Drate=..."}): {@code rate} (requests per second, 2000),
  * {@code keys} (10000), {@code zipf} (1.0), {@code writes} (percent of requests, 1),
  * {@code warmup}, {@code before}, {@code outage}, {@code after} (phase lengths in seconds: 5,
- * 10, 5, 10; the warm-up runs the same load unreported).
+ * 10, 5, 10; the warm-up runs the same load unreported; the freeze lasts {@code outage} and is
+ * followed by {@code after} seconds too).
  */
 public final class OutageBenchmark {
   private static final int RATE = Integer.getInteger("rate", 2_000);
@@ -66,8 +69,10 @@ public final class OutageBenchmark {
   private static final int AFTER = Integer.getInteger("after", 10);
   private static final int TICKS_PER_SECOND = 100;
   private static final int BULKHEAD = 16;
+  private static final Duration READ_TIMEOUT = Duration.ofSeconds(10);
 
-  private static final String[] PHASES = {"before", "Redis down", "after restart"};
+  private static final String[] PHASES = {"before", "Redis killed", "after restart",
+      "Redis frozen", "after thaw"};
 
   private OutageBenchmark() {}
 
@@ -116,64 +121,66 @@ public final class OutageBenchmark {
             + " of warm-up), restarted"
             + " %d s later, measured %d s more; %,d requests/s open loop (%d %% writes) over"
             + " %,d keys (Zipf %.1f); PostgreSQL %s loader behind a bulkhead of %d;"
-            + " ResilientCacheStore defaults (time limit %d ms); %d cores%n", redis.version(),
+            + " ResilientCacheStore defaults (time limit %d ms); then frozen as long and thawed;"
+            + " %d cores%n", redis.version(),
         BEFORE, WARMUP, OUTAGE, AFTER, RATE, WRITE_PERCENT, KEYS, ZIPF, postgres.version(),
         BULKHEAD,
         ResilientCacheStore.DEFAULT_TIME_LIMIT.toMillis(),
         Runtime.getRuntime().availableProcessors());
 
-    run("Lettuce's defaults (commands buffered while disconnected, reconnect backoff up to 30 s)",
-        redis, redis.client(), pool, "items-a");
-    ClientResources resources = ClientResources.builder()
-        .reconnectDelay(Delay.exponential(Duration.ofMillis(10), Duration.ofSeconds(1), 2,
-            TimeUnit.MILLISECONDS))
-        .build();
-    RedisClient failFast = RedisClient.create(resources, redis.uri());
-    failFast.setOptions(ClientOptions.builder()
-        .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS).build());
-    run("Lettuce for a cache (commands rejected while disconnected, reconnect backoff up to 1 s)",
-        redis, failFast, pool, "items-b");
+    run("RedisCacheStore.create(client), Lettuce's default options (commands buffered while"
+        + " disconnected, reconnect backoff up to 30 s)", redis,
+        RedisCacheStore.create(redis.client()), pool, "items-a");
+    run("RedisCacheStore.builder().uri(..) (commands rejected while disconnected, reconnect"
+        + " within 1 s, 1 s command timeout)", redis,
+        RedisCacheStore.builder().uri(redis.uri().toString()).build(), pool, "items-b");
 
-    failFast.shutdown();
-    resources.shutdown();
     pool.dispose();
     schema.close();
     System.exit(0);
   }
 
-  private static void run(String variant, TestRedis redis, RedisClient client,
+  private static void run(String variant, TestRedis redis, RedisCacheStore redisStore,
       ConnectionPool pool, String cacheName) {
-    RedisCacheStore redisStore = RedisCacheStore.create(client);
+    // Closing it closes the Redis store too.
     ResilientCacheStore store = ResilientCacheStore.builder(redisStore).name(cacheName).build();
     LoadBulkhead bulkhead = LoadBulkhead.of("postgres", BULKHEAD, Duration.ofSeconds(1));
     CacheAside<Integer, String> items = CacheAside.<Integer, String>builder(cacheName)
         .store(store).codec(Codec.utf8()).ttl(Duration.ofMinutes(10)).loadDecorator(bulkhead)
         .build();
     List<String> transitions = new CopyOnWriteArrayList<>();
-    AtomicLong killedAt = new AtomicLong();
-    AtomicLong restartedAt = new AtomicLong();
+    // Why requests failed, by the exception's class: the database falling behind (a bulkhead or
+    // pool wait running out) looks different from the cache failing a read.
+    Map<String, LongAdder> failures = new ConcurrentSkipListMap<>();
+    // The last thing done to Redis, and when: transitions are timed from it.
+    AtomicReference<String> lastEvent = new AtomicReference<>();
+    AtomicLong lastEventAt = new AtomicLong();
     store.circuitBreaker().getEventPublisher().onStateTransition(event -> {
-      long since = restartedAt.get() != 0 ? restartedAt.get() : killedAt.get();
       String state = event.getStateTransition().getToState().name().toLowerCase(Locale.ROOT);
-      transitions.add(since == 0 ? state + " (before the kill)"
+      String since = lastEvent.get();
+      transitions.add(since == null ? state + " (before the kill)"
           : String.format(Locale.ROOT, "%s %d ms after the %s", state,
-              TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - since),
-              restartedAt.get() != 0 ? "restart" : "kill"));
+              TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - lastEventAt.get()), since));
     });
 
-    Flux.range(0, KEYS).flatMap(id -> items.cacheAside(id, key -> load(pool, key)), 64)
+    // No more at a time than the bulkhead lets load: on a busy machine a queue behind it waits
+    // past its 1 s and fails the warm-up.
+    Flux.range(0, KEYS).flatMap(id -> items.cacheAside(id, key -> load(pool, key)), BULKHEAD)
         .blockLast(Duration.ofMinutes(5));
 
     // Phase 0 is the warm-up of the JIT and the pools under the same load; it is not reported.
-    Phase[] phases = {new Phase(WARMUP), new Phase(BEFORE), new Phase(OUTAGE), new Phase(AFTER)};
+    Phase[] phases = {new Phase(WARMUP), new Phase(BEFORE), new Phase(OUTAGE), new Phase(AFTER),
+        new Phase(OUTAGE), new Phase(AFTER)};
     AtomicInteger current = new AtomicInteger();
     Zipf zipf = new Zipf(KEYS, ZIPF);
     // Only the tick operator draws from it, one tick at a time.
     SplittableRandom random = new SplittableRandom(42);
     int perTick = Math.max(1, RATE / TICKS_PER_SECOND);
     AtomicInteger inFlight = new AtomicInteger();
+    AtomicBoolean issuing = new AtomicBoolean(true);
     Disposable load = Flux.interval(Duration.ofMillis(1000 / TICKS_PER_SECOND))
         .onBackpressureDrop()
+        .takeWhile(tick -> issuing.get())
         .concatMapIterable(tick -> {
           long scheduled = System.nanoTime();
           int[] ids = new int[perTick];
@@ -186,8 +193,9 @@ public final class OutageBenchmark {
           long scheduled = request[1];
           Phase phase = phases[current.get()];
           inFlight.incrementAndGet();
+          // A read with no answer within 10 s counts as failed: nothing may hang.
           Mono<String> call = id >= 0
-              ? items.cacheAside(id, key -> load(pool, key))
+              ? items.cacheAside(id, key -> load(pool, key)).timeout(READ_TIMEOUT)
               : items.writeThenInvalidate(-1 - id, update(pool, -1 - id));
           return call
               .doOnSuccess(v -> {
@@ -199,6 +207,8 @@ public final class OutageBenchmark {
               })
               .onErrorResume(e -> {
                 (id >= 0 ? phase.failed : phase.failedWrites).increment();
+                failures.computeIfAbsent(e.getClass().getSimpleName(), k -> new LongAdder())
+                    .increment();
                 return Mono.empty();
               })
               .doFinally(s -> inFlight.decrementAndGet());
@@ -208,28 +218,34 @@ public final class OutageBenchmark {
 
     pause(WARMUP);
     transitions.clear();
-    phases[1].statsAtStart = items.stats();
-    current.set(1);
-    pause(BEFORE);
     ResilienceStats atKill = store.stats();
-    phases[1].statsAtEnd = items.stats();
-    phases[2].statsAtStart = phases[1].statsAtEnd;
-    current.set(2);
-    killedAt.set(System.nanoTime());
-    redis.stop();
-    pause(OUTAGE);
-    phases[2].statsAtEnd = items.stats();
-    phases[3].statsAtStart = phases[2].statsAtEnd;
-    current.set(3);
-    restartedAt.set(System.nanoTime());
-    redis.start();
-    pause(AFTER);
-    load.dispose();
+    String[] events = {null, "kill", "restart", "freeze", "thaw"};
+    Runnable[] actions = {() -> { }, redis::stop, redis::start, redis::freeze, redis::thaw};
+    int[] lengths = {BEFORE, OUTAGE, AFTER, OUTAGE, AFTER};
+    for (int i = 1; i < phases.length; i++) {
+      phases[i].statsAtStart = items.stats();
+      if (i > 1) {
+        phases[i - 1].statsAtEnd = phases[i].statsAtStart;
+      }
+      if (i == 2) {
+        atKill = store.stats();
+      }
+      current.set(i);
+      if (events[i - 1] != null) {
+        lastEvent.set(events[i - 1]);
+        lastEventAt.set(System.nanoTime());
+      }
+      actions[i - 1].run();
+      pause(lengths[i - 1]);
+    }
+    issuing.set(false);
+    // Every request issued ends by itself (each read has its own timeout).
     long drainDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
     while (inFlight.get() > 0 && System.nanoTime() < drainDeadline) {
       LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(10));
     }
-    phases[3].statsAtEnd = items.stats();
+    load.dispose();
+    phases[phases.length - 1].statsAtEnd = items.stats();
     ResilienceStats resilience = store.stats();
 
     System.out.printf(Locale.ROOT, "%n%s%n%n", variant);
@@ -255,6 +271,9 @@ public final class OutageBenchmark {
     }
     System.out.printf(Locale.ROOT, "%nreads: %,d served, %,d failed; writes: %,d, %,d failed%n",
         served, failed, writes, failedWrites);
+    if (!failures.isEmpty()) {
+      System.out.printf(Locale.ROOT, "failed requests by cause (the warm-up too): %s%n", failures);
+    }
     System.out.printf(Locale.ROOT, "circuit breaker: %s%n",
         transitions.isEmpty() ? "no transitions" : String.join(", ", transitions));
     System.out.printf(Locale.ROOT, "store calls from the kill on: %,d timed out, %,d skipped by the"
@@ -268,7 +287,6 @@ public final class OutageBenchmark {
         store.pendingInvalidations(), resilience.generationBumps() - atKill.generationBumps(),
         store.circuitBreaker().getState().name().toLowerCase(Locale.ROOT));
     store.close();
-    redisStore.close();
   }
 
   private static Mono<String> load(ConnectionPool pool, int id) {

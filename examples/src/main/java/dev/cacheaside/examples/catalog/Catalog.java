@@ -40,7 +40,6 @@ import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import java.util.regex.Pattern;
-import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
@@ -97,7 +96,6 @@ public final class Catalog implements AutoCloseable {
       + "PUT /products/{id}, GET /metrics";
 
   private final ResilientCacheStore store;
-  private final @Nullable AutoCloseable ownedStore;
   private final CacheAside<Long, Product> products;
   private final Function<Long, Mono<Product>> byId;
   private final R2dbcBulkLoader<Long, Product> byIds;
@@ -105,9 +103,10 @@ public final class Catalog implements AutoCloseable {
   private final PrometheusMeterRegistry registry;
   private final ObjectMapper json;
 
-  private Catalog(CacheStore cacheStore, @Nullable AutoCloseable ownedStore, ConnectionFactory db) {
-    this.ownedStore = ownedStore;
-    this.store = ResilientCacheStore.wrap(cacheStore);
+  private Catalog(CacheStore cacheStore, boolean ownsStore, ConnectionFactory db) {
+    // Closing the resilient store flushes its owed invalidations, then closes the Redis store
+    // when the catalog opened it.
+    this.store = ResilientCacheStore.builder(cacheStore).ownsStore(ownsStore).build();
     LoadBulkhead bulkhead = LoadBulkhead.of("catalog-db", 16, Duration.ofSeconds(1));
     this.json = new ObjectMapper()
         .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
@@ -141,7 +140,7 @@ public final class Catalog implements AutoCloseable {
    */
   public static Catalog create(RedisClient redis, ConnectionFactory db) {
     RedisCacheStore store = RedisCacheStore.create(Objects.requireNonNull(redis, "redis"));
-    return new Catalog(store, store, Objects.requireNonNull(db, "db"));
+    return new Catalog(store, true, Objects.requireNonNull(db, "db"));
   }
 
   /**
@@ -149,7 +148,7 @@ public final class Catalog implements AutoCloseable {
    * table of {@code db}.
    */
   public static Catalog create(CacheStore store, ConnectionFactory db) {
-    return new Catalog(Objects.requireNonNull(store, "store"), null,
+    return new Catalog(Objects.requireNonNull(store, "store"), false,
         Objects.requireNonNull(db, "db"));
   }
 
@@ -249,18 +248,14 @@ public final class Catalog implements AutoCloseable {
     return problem(413, "body_too_large", TOO_LARGE);
   }
 
-  /** Stops the cache store's background work and closes the Redis connection it opened. */
+  /**
+   * Flushes the invalidations the cache store still owes (a few seconds at most), stops its
+   * background work and closes the Redis connection it opened.
+   */
   @Override
   public void close() {
     store.close();
     registry.close();
-    if (ownedStore != null) {
-      try {
-        ownedStore.close();
-      } catch (Exception e) {
-        LOG.warn("closing the cache store failed", e);
-      }
-    }
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -9,10 +9,6 @@ import dev.cacheaside.redis.RedisCacheStore;
 import dev.cacheaside.resilience.ResilienceStats;
 import dev.cacheaside.resilience.ResilientCacheStore;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
-import io.lettuce.core.ClientOptions;
-import io.lettuce.core.RedisClient;
-import io.lettuce.core.resource.ClientResources;
-import io.lettuce.core.resource.Delay;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -29,7 +25,8 @@ import reactor.core.publisher.Mono;
 
 /**
  * Redis is killed under a steady load and started again (empty). The store is a
- * {@code ResilientCacheStore} on a Lettuce client that rejects commands while disconnected: reads
+ * {@code ResilientCacheStore} on a {@code RedisCacheStore} built from its URI, whose Lettuce client
+ * rejects commands while disconnected: reads
  * fall through to PostgreSQL at once, the invalidations of writes made meanwhile are queued and
  * replayed after the restart, and the cache fills up again.
  */
@@ -100,24 +97,15 @@ final class OutageSection {
   }
 
   static Outcome outage(DemoEnv env, DemoSizes sizes) {
-    // What a cache wants from Lettuce: fail at once while disconnected, reconnect within 1 s.
-    ClientResources resources = ClientResources.builder()
-        .reconnectDelay(Delay.exponential(Duration.ofMillis(10), Duration.ofSeconds(1), 2,
-            TimeUnit.MILLISECONDS))
-        .build();
-    RedisClient client = RedisClient.create(resources, env.redis.uri());
-    client.setOptions(ClientOptions.builder()
-        .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS).build());
-    RedisCacheStore redisStore = RedisCacheStore.create(client);
-    ResilientCacheStore store = ResilientCacheStore.builder(redisStore).name("demo-outage")
-        .build();
+    // The client a cache wants (fail at once while disconnected, reconnect within 1 s), made
+    // and owned by the Redis store; closing the resilient store closes both.
+    ResilientCacheStore store = ResilientCacheStore.builder(
+            RedisCacheStore.builder().uri(env.redis.uri().toString()).build())
+        .name("demo-outage").build();
     try {
       return underLoad(env, sizes, store);
     } finally {
       store.close();
-      redisStore.close();
-      client.shutdown();
-      resources.shutdown();
     }
   }
 
@@ -126,17 +114,9 @@ final class OutageSection {
         .store(store).codec(JsonCodec.of(Product.class)).build();
     Function<Long, Mono<Product>> byId = env.byId();
     TransactionalWrites writes = TransactionalWrites.create(env.pool);
-    // Warmed by another instance on a plain store: a 500-key batch can take longer than the
-    // resilient store's 50 ms time limit on a busy machine, which would open its breaker.
-    CacheAside.<Long, Product>builder(products.name()).store(env.newStore())
-        .codec(JsonCodec.of(Product.class)).build()
-        .cacheAsideAll(Flux.fromStream(LongStream.rangeClosed(1, sizes.products()).boxed()),
+    products.cacheAsideAll(Flux.fromStream(LongStream.rangeClosed(1, sizes.products()).boxed()),
             env.byIds())
         .blockLast(Duration.ofMinutes(2));
-    // The first calls through a cold JVM's resilience path (class loading, JIT) can outlast the
-    // 50 ms time limit and open the breaker: warm it up, then wait for the breaker to close.
-    Flux.range(1, 200).concatMap(id -> products.cacheAside((long) id, byId))
-        .blockLast(Duration.ofMinutes(1));
     awaitRecovered(store);
     CutOff cutOff = new CutOff(store);
 

@@ -120,7 +120,9 @@ public class CacheAsideAutoConfiguration {
     ResilientCacheStore cacheAsideStore(RedisCacheStore cacheAsideRedisStore,
         CacheAsideProperties properties) {
       CacheAsideProperties.Resilience resilience = properties.getResilience();
-      ResilientCacheStore.Builder builder = ResilientCacheStore.builder(cacheAsideRedisStore);
+      // The Redis store is a bean of its own, closed by the context after this one.
+      ResilientCacheStore.Builder builder = ResilientCacheStore.builder(cacheAsideRedisStore)
+          .ownsStore(false);
       if (resilience.getTimeLimit() != null) {
         builder.timeLimit(resilience.getTimeLimit());
       }

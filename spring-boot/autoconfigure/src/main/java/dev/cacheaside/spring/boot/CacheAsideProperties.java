@@ -382,10 +382,10 @@ public class CacheAsideProperties {
     /** Whether to wrap the Redis store in a ResilientCacheStore (time limit, circuit breaker, invalidation replay). */
     private boolean enabled = true;
 
-    /** Limit on a store call about one key (library default 50ms). */
+    /** Limit on a store call about one key (library default 250ms). */
     private @Nullable Duration timeLimit;
 
-    /** Limit on a store call about many keys (library default 250ms). */
+    /** Limit on a store call about many keys (library default 500ms, or the single-key limit if longer). */
     private @Nullable Duration bulkTimeLimit;
 
     /** Queued invalidations before a generation bump is owed instead (library default 10000). */

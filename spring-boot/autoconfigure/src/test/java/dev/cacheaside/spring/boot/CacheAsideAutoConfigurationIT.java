@@ -36,8 +36,7 @@ class CacheAsideAutoConfigurationIT {
   private final ApplicationContextRunner runner = new ApplicationContextRunner()
       .withConfiguration(AutoConfigurations.of(CacheAsideAutoConfiguration.class))
       .withPropertyValues("spring.data.redis.host=" + TestRedis.get().uri().getHost(),
-          "spring.data.redis.port=" + TestRedis.get().uri().getPort(),
-          "cache-aside.resilience.time-limit=1s");
+          "spring.data.redis.port=" + TestRedis.get().uri().getPort());
 
   @Test
   void defaults_lettuceClientWithTheCacheOptions_redisStore_resilientStorePrimary() {
