@@ -52,6 +52,7 @@ public final class CacheAsideBuilder<K, V> {
   private @Nullable Duration loadTimeout;
   private AbandonedReads abandonedReads = CacheAsideDefaults.ABANDONED_READS;
   private Duration storeTimeout = CacheAsideDefaults.STORE_TIMEOUT;
+  private @Nullable NearCache nearCache;
 
   CacheAsideBuilder(String name) {
     Objects.requireNonNull(name, "name must not be null");
@@ -377,9 +378,27 @@ public final class CacheAsideBuilder<K, V> {
   }
 
   /**
+   * A near cache: a local tier in this JVM in front of the store, off by default (see
+   * {@link NearCache}). The store must have an invalidation stream
+   * ({@code CacheStore.invalidations}: {@code RedisCacheStore} with its pub/sub connection,
+   * {@code InMemoryCacheStore}); {@link #build()} fails otherwise.
+   *
+   * @throws IllegalStateException if it was already set
+   */
+  public CacheAsideBuilder<K, V> nearCache(NearCache nearCache) {
+    Objects.requireNonNull(nearCache, "nearCache must not be null");
+    if (this.nearCache != null) {
+      throw new IllegalStateException("nearCache was already set to " + this.nearCache);
+    }
+    this.nearCache = nearCache;
+    return this;
+  }
+
+  /**
    * Builds the cache.
    *
-   * @throws IllegalStateException if the store or the codec is missing, or options clash
+   * @throws IllegalStateException if the store or the codec is missing, options clash, or a near
+   *     cache was asked of a store without an invalidation stream
    */
   public CacheAside<K, V> build() {
     if (store == null) {
@@ -405,7 +424,7 @@ public final class CacheAsideBuilder<K, V> {
         new CacheSettings.Bulk(bulkWindowSize, bulkWindowTime, bulkMaxLoadChunk, bulkConcurrency,
             bulkFailOnLoadError),
         new CacheSettings.Refresh(earlyRefresh, refreshScheduler, refreshBackoffMin,
-            refreshBackoffMax));
+            refreshBackoffMax), nearCache);
     return new DefaultCacheAside<>(settings);
   }
 }

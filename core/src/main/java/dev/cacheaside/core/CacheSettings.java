@@ -1,6 +1,7 @@
 package dev.cacheaside.core;
 
 import dev.cacheaside.core.spi.CacheStore;
+import org.jspecify.annotations.Nullable;
 
 import java.time.Clock;
 import java.time.Duration;
@@ -34,7 +35,16 @@ record CacheSettings<K, V>(
     Duration storeTimeout,
     InvalidationRetry invalidationRetry,
     Bulk bulk,
-    Refresh refresh) {
+    Refresh refresh,
+    @Nullable NearCache nearCache) {
+
+  /** These settings on another store (the near cache's view of the given one). */
+  CacheSettings<K, V> withStore(CacheStore other) {
+    return new CacheSettings<>(name, other, codec, keyFormat, ttl, ttlJitter, negativeTtl,
+        staleGrace, leases, leaseTtl, leaseWait, leaseBackoffMin, leaseBackoffMax, shareReads,
+        maxValueBytes, schemaVersion, generationRefresh, clock, scheduler, loadDecorator,
+        loadTimeout, abandonedReads, storeTimeout, invalidationRetry, bulk, refresh, nearCache);
+  }
 
   /** The options of {@link CacheAside#cacheAsideAll}. */
   record Bulk(int windowSize, Duration windowTime, int maxLoadChunk, int concurrency,
