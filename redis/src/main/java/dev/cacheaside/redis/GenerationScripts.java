@@ -26,16 +26,20 @@ final class GenerationScripts {
       return now
       """, ScriptOutputType.INTEGER);
 
-  /** KEYS: the generation key. Reply: the new generation. */
+  /**
+   * KEYS: the generation key. Reply: the new generation. The generation key is announced on
+   * {@link Invalidations#CHANNEL}: near caches drop every copy of the cache's entries.
+   */
   static final Script BUMP = new Script("bumpGeneration", """
       redis.replicate_commands()
       local t = redis.call('TIME')
       local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
       local current = tonumber(redis.call('GET', KEYS[1]) or '0')
       local next = math.max(current + 1, now)
-      redis.call('SET', KEYS[1], string.format('%.0f', next))
+      redis.call('SET', KEYS[1], string.format('%%.0f', next))
+      redis.pcall('PUBLISH', '%s', KEYS[1])
       return next
-      """, ScriptOutputType.INTEGER);
+      """.formatted(Invalidations.CHANNEL), ScriptOutputType.INTEGER);
 
   /**
    * KEYS: the generation key, which places the call on the node that keeps the generation, so

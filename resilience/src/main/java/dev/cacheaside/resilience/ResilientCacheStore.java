@@ -4,6 +4,7 @@ import dev.cacheaside.core.CacheAsideBuilder;
 import dev.cacheaside.core.CacheAsideDefaults;
 import dev.cacheaside.core.spi.CacheStore;
 import dev.cacheaside.core.spi.ForwardingCacheStore;
+import dev.cacheaside.core.spi.StoreState;
 import dev.cacheaside.core.spi.StoreLookup;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
@@ -182,6 +183,21 @@ public final class ResilientCacheStore extends ForwardingCacheStore implements A
   /** The name given to the builder: the metrics' {@code store} tag. */
   public String name() {
     return name;
+  }
+
+  /**
+   * {@link StoreState#DOWN} while the breaker is open (calls are skipped),
+   * {@link StoreState#DEGRADED} while it is half-open (probing), else the delegate's state. One
+   * volatile read: a near cache asks on every read, and bypasses its local tier unless
+   * {@code UP}, since invalidations may be held back meanwhile.
+   */
+  @Override
+  public StoreState state() {
+    return switch (breaker.getState()) {
+      case OPEN, FORCED_OPEN -> StoreState.DOWN;
+      case HALF_OPEN -> StoreState.DEGRADED;
+      default -> delegate().state();
+    };
   }
 
   /** The circuit breaker every call goes through (its state, metrics and events). */
