@@ -144,8 +144,12 @@ final class Invalidations extends RedisPubSubAdapter<String, byte[]>
     }
   }
 
-  /** Stops listening (the store closes; the connection is closed or is the caller's). */
+  /**
+   * Stops listening (the store closes; the connection is closed or is the caller's). The
+   * listeners hear {@code lost}: nothing will tell them of changes any more.
+   */
   void close() {
+    transition(false);
     connection.removeListener((RedisPubSubAdapter<String, byte[]>) this);
     connection.removeListener((RedisConnectionStateListener) this);
   }

@@ -3,7 +3,6 @@ package dev.cacheaside.examples.bench;
 import dev.cacheaside.core.CacheAside;
 import dev.cacheaside.core.JsonCodec;
 import dev.cacheaside.core.NearCache;
-import dev.cacheaside.core.spi.InvalidationListener;
 import dev.cacheaside.examples.Product;
 import dev.cacheaside.redis.RedisCacheStore;
 import dev.cacheaside.testing.TestRedis;
@@ -178,25 +177,13 @@ public final class NearCacheBenchmark {
       CacheAside<Long, Product> writer, RedisCacheStore nearStore) throws InterruptedException {
     Map<String, Long> heardAt = new ConcurrentHashMap<>();
     Map<String, CountDownLatch> waiting = new ConcurrentHashMap<>();
-    nearStore.invalidations(new InvalidationListener() {
-      @Override
-      public void invalidated(String storeKey) {
-        heardAt.put(storeKey, System.nanoTime());
-        CountDownLatch latch = waiting.get(storeKey);
-        if (latch != null) {
-          latch.countDown();
-        }
+    nearStore.invalidations(new KeysHeard(storeKey -> {
+      heardAt.put(storeKey, System.nanoTime());
+      CountDownLatch latch = waiting.get(storeKey);
+      if (latch != null) {
+        latch.countDown();
       }
-
-      @Override
-      public void namespaceInvalidated(String namespace) {}
-
-      @Override
-      public void lost() {}
-
-      @Override
-      public void restored() {}
-    });
+    }));
     long[] micros = new long[INVALIDATIONS];
     int staleReads = 0;
     long longestStaleMicros = 0;
