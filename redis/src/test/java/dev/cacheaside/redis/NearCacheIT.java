@@ -173,6 +173,46 @@ class NearCacheIT {
 
   @ParameterizedTest
   @EnumSource(Topology.class)
+  void leaseHolderWhoseStoreWasRefused_fillsNothing(Topology topology) {
+    flush(topology);
+    CacheAside<String, String> near = near(store(topology));
+    CacheAside<String, String> writer = builder(store(topology)).build();
+    Sinks.One<String> load = Sinks.one();
+    Sinks.One<String> answer = Sinks.one();
+    near.cacheAside("k", k -> load.asMono()).subscribe(answer::tryEmitValue);
+    Poll.until("the lease granted and the load started", WAIT,
+        () -> near.stats().loads() == 1);
+    writer.invalidate("k").block(WAIT);
+    load.tryEmitValue("old");
+    assertThat(answer.asMono().block(WAIT)).isEqualTo("old");
+    assertThat(near.stats().leasesLost()).as("its store was refused").isEqualTo(1);
+    assertThat(near.stats().nearCache().size()).isZero();
+    assertThat(read(near, "k", "new")).isEqualTo("new");
+  }
+
+  /** "Tracking turned off": the channel unsubscribed on a connection of the caller's. */
+  @Test
+  void channelUnsubscribed_bypassesUntilSubscribedAgain() {
+    TestRedis redis = TestRedis.get();
+    redis.flushAll();
+    var pubSub = redis.client().connectPubSub(RedisCacheStore.codec());
+    RedisCacheStore store = RedisCacheStore.builder()
+        .connection(redis.client().connect(RedisCacheStore.codec())).pubSub(pubSub).build();
+    closing.add(pubSub);
+    closing.add(store);
+    CacheAside<String, String> near = near(store);
+    fill(near, "k", "v1");
+    pubSub.sync().unsubscribe(Invalidations.CHANNEL);
+    Poll.until("bypassed", WAIT, () -> near.stats().nearCache().bypassing());
+    assertThat(near.stats().nearCache().size()).isZero();
+    pubSub.sync().subscribe(Invalidations.CHANNEL);
+    awaitLive(near);
+    fill(near, "k", "unused");
+    assertThat(near.stats().nearCache().size()).isEqualTo(1);
+  }
+
+  @ParameterizedTest
+  @EnumSource(Topology.class)
   void readYourWrites_theWriterNeverSeesItsOldCopy(Topology topology) {
     flush(topology);
     CacheAside<String, String> near = near(store(topology));
