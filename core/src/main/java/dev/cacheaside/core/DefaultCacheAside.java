@@ -39,6 +39,7 @@ final class DefaultCacheAside<K, V> implements CacheAside<K, V> {
   @Override
   public CacheStats stats() {
     NearTier near = services.near();
+    // The tier's gauges travel in a NearCacheStats; the counters fill it in the snapshot.
     return services.stats().snapshot(services.flights().size(),
         services.refresher().inflightCount(), settings.store().state(), near == null
             ? NearCacheStats.NONE : new NearCacheStats(0, 0, 0, 0, near.size(), near.bypassing()));
