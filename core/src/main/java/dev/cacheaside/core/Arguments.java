@@ -31,6 +31,13 @@ final class Arguments {
     return value;
   }
 
+  static int notNegative(int value, String what) {
+    if (value < 0) {
+      throw new IllegalArgumentException(what + " must not be negative but was " + value);
+    }
+    return value;
+  }
+
   static String notBlank(String value, String what) {
     Objects.requireNonNull(value, what + " must not be null");
     if (value.isBlank()) {

@@ -38,20 +38,14 @@ public final class CacheAsideBuilder<K, V> {
   private Duration generationRefresh = CacheAsideDefaults.GENERATION_REFRESH;
   private Clock clock = Clock.systemUTC();
   private Scheduler scheduler = Schedulers.parallel();
-  private EarlyRefresh earlyRefresh = EarlyRefresh.none();
-  private Scheduler refreshScheduler = Schedulers.parallel();
-  private Duration refreshBackoffMin = CacheAsideDefaults.REFRESH_BACKOFF_MIN;
-  private Duration refreshBackoffMax = CacheAsideDefaults.REFRESH_BACKOFF_MAX;
-  private int bulkWindowSize = CacheAsideDefaults.BULK_WINDOW_SIZE;
-  private Duration bulkWindowTime = CacheAsideDefaults.BULK_WINDOW_TIME;
-  private int bulkMaxLoadChunk = CacheAsideDefaults.BULK_MAX_LOAD_CHUNK;
-  private int bulkConcurrency = CacheAsideDefaults.BULK_CONCURRENCY;
-  private boolean bulkFailOnLoadError = false;
+  private CacheSettings.Refresh refresh = CacheSettings.Refresh.defaults();
+  private CacheSettings.Bulk bulk = CacheSettings.Bulk.DEFAULT;
   private LoadDecorator loadDecorator = LoadDecorator.NONE;
   private InvalidationRetry invalidationRetry = InvalidationRetry.DEFAULT;
   private @Nullable Duration loadTimeout;
   private AbandonedReads abandonedReads = CacheAsideDefaults.ABANDONED_READS;
   private Duration storeTimeout = CacheAsideDefaults.STORE_TIMEOUT;
+  private @Nullable NearCache nearCache;
 
   CacheAsideBuilder(String name) {
     this.name = Arguments.notBlank(name, "name");
@@ -193,11 +187,7 @@ public final class CacheAsideBuilder<K, V> {
    * Default 0.
    */
   public CacheAsideBuilder<K, V> schemaVersion(int schemaVersion) {
-    if (schemaVersion < 0) {
-      throw new IllegalArgumentException("schemaVersion must not be negative but was "
-          + schemaVersion);
-    }
-    this.schemaVersion = schemaVersion;
+    this.schemaVersion = Arguments.notNegative(schemaVersion, "schemaVersion");
     return this;
   }
 
@@ -240,7 +230,8 @@ public final class CacheAsideBuilder<K, V> {
    * store anyway.
    */
   public CacheAsideBuilder<K, V> earlyRefresh(EarlyRefresh earlyRefresh) {
-    this.earlyRefresh = Objects.requireNonNull(earlyRefresh, "earlyRefresh must not be null");
+    this.refresh = refresh.withPolicy(Objects.requireNonNull(earlyRefresh,
+        "earlyRefresh must not be null"));
     return this;
   }
 
@@ -250,8 +241,8 @@ public final class CacheAsideBuilder<K, V> {
    * {@code VirtualTimeScheduler} or {@link Schedulers#immediate()} in tests.
    */
   public CacheAsideBuilder<K, V> refreshScheduler(Scheduler refreshScheduler) {
-    this.refreshScheduler = Objects.requireNonNull(refreshScheduler,
-        "refreshScheduler must not be null");
+    this.refresh = refresh.withScheduler(Objects.requireNonNull(refreshScheduler,
+        "refreshScheduler must not be null"));
     return this;
   }
 
@@ -263,8 +254,7 @@ public final class CacheAsideBuilder<K, V> {
    */
   public CacheAsideBuilder<K, V> refreshBackoff(Duration min, Duration max) {
     Arguments.checkBackoff(min, max, "refreshBackoff");
-    this.refreshBackoffMin = min;
-    this.refreshBackoffMax = max;
+    this.refresh = refresh.withBackoff(min, max);
     return this;
   }
 
@@ -274,8 +264,8 @@ public final class CacheAsideBuilder<K, V> {
    * when the key stream completes). Each window costs one multi-get. Defaults 500 keys and 10 ms.
    */
   public CacheAsideBuilder<K, V> bulkWindow(int maxKeys, Duration maxTime) {
-    this.bulkWindowSize = Arguments.positive(maxKeys, "bulkWindow maxKeys");
-    this.bulkWindowTime = StoreChecks.checkTtl(maxTime, "bulkWindow maxTime");
+    this.bulk = bulk.withWindow(Arguments.positive(maxKeys, "bulkWindow maxKeys"),
+        StoreChecks.checkTtl(maxTime, "bulkWindow maxTime"));
     return this;
   }
 
@@ -285,7 +275,7 @@ public final class CacheAsideBuilder<K, V> {
    * Chunks of a window load concurrently. Default 500.
    */
   public CacheAsideBuilder<K, V> bulkMaxLoadChunk(int maxKeys) {
-    this.bulkMaxLoadChunk = Arguments.positive(maxKeys, "bulkMaxLoadChunk");
+    this.bulk = bulk.withMaxLoadChunk(Arguments.positive(maxKeys, "bulkMaxLoadChunk"));
     return this;
   }
 
@@ -295,7 +285,7 @@ public final class CacheAsideBuilder<K, V> {
    * the stream buffer. Default 4.
    */
   public CacheAsideBuilder<K, V> bulkConcurrency(int windows) {
-    this.bulkConcurrency = Arguments.positive(windows, "bulkConcurrency");
+    this.bulk = bulk.withConcurrency(Arguments.positive(windows, "bulkConcurrency"));
     return this;
   }
 
@@ -307,7 +297,7 @@ public final class CacheAsideBuilder<K, V> {
    * Either way nothing of a failed load is cached.
    */
   public CacheAsideBuilder<K, V> bulkFailOnLoadError(boolean failStream) {
-    this.bulkFailOnLoadError = failStream;
+    this.bulk = bulk.withFailOnLoadError(failStream);
     return this;
   }
 
@@ -369,9 +359,21 @@ public final class CacheAsideBuilder<K, V> {
   }
 
   /**
+   * A near cache: a local tier in this JVM in front of the store, off by default (see
+   * {@link NearCache}). The store must have an invalidation stream
+   * ({@code CacheStore.invalidations}: {@code RedisCacheStore} with its pub/sub connection,
+   * {@code InMemoryCacheStore}); {@link #build()} fails otherwise.
+   */
+  public CacheAsideBuilder<K, V> nearCache(NearCache nearCache) {
+    this.nearCache = Objects.requireNonNull(nearCache, "nearCache must not be null");
+    return this;
+  }
+
+  /**
    * Builds the cache.
    *
-   * @throws IllegalStateException if the store or the codec is missing, or options clash
+   * @throws IllegalStateException if the store or the codec is missing, options clash, or a near
+   *     cache was asked of a store without an invalidation stream
    */
   public CacheAside<K, V> build() {
     CacheSettings<K, V> settings = new CacheSettings<>(name, required(store, "store"),
@@ -380,11 +382,7 @@ public final class CacheAsideBuilder<K, V> {
         leases, leaseTtl, leaseWait, leaseBackoffMin, leaseBackoffMax, shareReads, maxValueBytes,
         schemaVersion, generationRefresh, clock, scheduler, loadDecorator,
         loadTimeout != null ? loadTimeout : leaseTtl, abandonedReads, storeTimeout,
-        invalidationRetry,
-        new CacheSettings.Bulk(bulkWindowSize, bulkWindowTime, bulkMaxLoadChunk, bulkConcurrency,
-            bulkFailOnLoadError),
-        new CacheSettings.Refresh(earlyRefresh, refreshScheduler, refreshBackoffMin,
-            refreshBackoffMax));
+        invalidationRetry, bulk, refresh, nearCache);
     return new DefaultCacheAside<>(settings);
   }
 

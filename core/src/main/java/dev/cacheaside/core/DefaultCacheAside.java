@@ -1,6 +1,7 @@
 package dev.cacheaside.core;
 
 import dev.cacheaside.core.stats.CacheStats;
+import dev.cacheaside.core.stats.NearCacheStats;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
@@ -22,9 +23,9 @@ final class DefaultCacheAside<K, V> implements CacheAside<K, V> {
   private final SingleRead<K, V> reads;
   private final BulkRead<K, V> bulk;
 
-  DefaultCacheAside(CacheSettings<K, V> settings) {
-    this.settings = settings;
-    this.services = Services.of(settings);
+  DefaultCacheAside(CacheSettings<K, V> given) {
+    this.services = Services.of(given);
+    this.settings = services.settings();
     this.namespace = services.namespace();
     this.reads = new SingleRead<>(services);
     this.bulk = new BulkRead<>(services);
@@ -37,8 +38,11 @@ final class DefaultCacheAside<K, V> implements CacheAside<K, V> {
 
   @Override
   public CacheStats stats() {
+    NearTier near = services.near();
+    // The tier's gauges travel in a NearCacheStats; the counters fill it in the snapshot.
     return services.stats().snapshot(services.flights().size(),
-        services.refresher().inflightCount(), settings.store().state());
+        services.refresher().inflightCount(), settings.store().state(), near == null
+            ? NearCacheStats.NONE : new NearCacheStats(0, 0, 0, 0, near.size(), near.bypassing()));
   }
 
   @Override

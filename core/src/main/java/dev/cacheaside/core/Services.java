@@ -1,5 +1,7 @@
 package dev.cacheaside.core;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * The shared services of one cache, made once and handed to both read paths: the floors below
  * the readers (see ARCHITECTURE.md). Each is built from the settings and the services below it
@@ -7,6 +9,8 @@ package dev.cacheaside.core;
  *
  * @param clock the store's clock as this instance estimates it: entries are stamped and judged
  *     by it ({@link StoreClock}); the settings' clock is this JVM's own
+ * @param near the near cache's local tier, null without one; {@code settings.store()} is then
+ *     the {@link NearStore} in front of the given store
  */
 record Services<K, V>(
     CacheSettings<K, V> settings,
@@ -19,11 +23,24 @@ record Services<K, V>(
     Flights<V> flights,
     StoreDeadline deadline,
     LeaseWaiter waiter,
-    BackgroundRefresher<K, V> refresher) {
+    BackgroundRefresher<K, V> refresher,
+    @Nullable NearTier near) {
 
-  static <K, V> Services<K, V> of(CacheSettings<K, V> settings) {
-    StoreClock clock = new StoreClock(settings.clock());
+  static <K, V> Services<K, V> of(CacheSettings<K, V> given) {
+    StoreClock clock = new StoreClock(given.clock());
     StatsCounter stats = new StatsCounter();
+    NearCache options = given.nearCache();
+    NearTier near = options == null ? null : new NearTier(given.name(),
+        Namespace.escape(given.name()) + ":", options, clock, stats);
+    if (near != null && given.store().invalidations(near) == null) {
+      throw new IllegalStateException("cache '" + given.name() + "': a near cache needs a store "
+          + "that announces its changes (CacheStore.invalidations); " + given.store()
+          + " does not");
+    }
+    // With a near cache every part of the engine sees the store through it; without one the
+    // store itself, so that cache's hit path is unchanged.
+    CacheSettings<K, V> settings = near == null ? given
+        : given.withStore(new NearStore(given.store(), near));
     StoreErrorLog errors = new StoreErrorLog(settings.name(), settings.scheduler(), stats);
     Entries<V> entries = new Entries<>(settings, clock, stats);
     StoreCalls calls = new StoreCalls(settings, stats, errors);
@@ -33,6 +50,6 @@ record Services<K, V>(
         entries, calls, loads, flights,
         new StoreDeadline(settings.storeTimeout(), settings.scheduler(), flights::waiting),
         new LeaseWaiter(settings, stats),
-        new BackgroundRefresher<>(settings, clock, stats, calls, loads));
+        new BackgroundRefresher<>(settings, clock, stats, calls, loads), near);
   }
 }

@@ -2,6 +2,7 @@ package dev.cacheaside.core;
 
 import dev.cacheaside.core.spi.StoreState;
 import dev.cacheaside.core.stats.CacheStats;
+import dev.cacheaside.core.stats.NearCacheStats;
 import java.util.concurrent.atomic.LongAdder;
 
 /** The live counters behind {@link CacheStats}; LongAdders because every read bumps one. */
@@ -26,6 +27,10 @@ final class StatsCounter {
   final LongAdder refreshes = new LongAdder();
   final LongAdder refreshFailures = new LongAdder();
   final LongAdder totalRefreshLeadMillis = new LongAdder();
+  final LongAdder nearHits = new LongAdder();
+  final LongAdder nearMisses = new LongAdder();
+  final LongAdder invalidationMessages = new LongAdder();
+  final LongAdder nearFlushes = new LongAdder();
 
   /** Counts one caller's outcome. */
   void count(Outcome<?> outcome) {
@@ -49,7 +54,8 @@ final class StatsCounter {
   }
 
   /** The counters now, with the two gauges the engine reads from its maps. */
-  CacheStats snapshot(long readsInFlight, long refreshesInFlight, StoreState storeState) {
+  CacheStats snapshot(long readsInFlight, long refreshesInFlight, StoreState storeState,
+      NearCacheStats nearGauges) {
     return CacheStats.builder()
         .hits(hits.sum())
         .negativeHits(negativeHits.sum())
@@ -74,6 +80,9 @@ final class StatsCounter {
         .readsInFlight(readsInFlight)
         .refreshesInFlight(refreshesInFlight)
         .storeState(storeState)
+        .nearCache(nearGauges == NearCacheStats.NONE ? nearGauges : new NearCacheStats(
+            nearHits.sum(), nearMisses.sum(), invalidationMessages.sum(), nearFlushes.sum(),
+            nearGauges.size(), nearGauges.bypassing()))
         .build();
   }
 }

@@ -31,4 +31,27 @@ class CacheAsideMetricsTest {
         .isEqualTo(2.0);
     assertThat(registry.get("cache.load.duration").functionCounter().count()).isPositive();
   }
+
+  @Test
+  void nearCacheMeters_readTheNearCacheStats() {
+    InMemoryCacheStore store = InMemoryCacheStore.create();
+    CacheAside<String, String> cache = CacheAside.<String, String>builder("products")
+        .store(store).codec(Codec.utf8()).nearCache(NearCache.ofEntries(10)).build();
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    CacheAsideMetrics.of(cache).bindTo(registry);
+    for (int i = 0; i < 3; i++) {
+      cache.cacheAside("a", k -> Mono.just("1")).block();
+    }
+    cache.bumpGeneration().block();
+
+    assertThat(registry.get("cache.near.gets").tags("result", "hit").functionCounter().count())
+        .isEqualTo(1.0);
+    assertThat(registry.get("cache.near.gets").tags("result", "miss").functionCounter().count())
+        .isEqualTo(2.0);
+    assertThat(registry.get("cache.near.invalidation.messages").functionCounter().count())
+        .isPositive();
+    assertThat(registry.get("cache.near.flushes").functionCounter().count()).isPositive();
+    assertThat(registry.get("cache.near.size").gauge().value()).isZero();
+    assertThat(registry.get("cache.near.bypassing").gauge().value()).isZero();
+  }
 }

@@ -54,7 +54,8 @@ final class GenerationScripts {
 
   /**
    * KEYS: the generation key. Reply: the new generation: the larger of the current one plus one
-   * and the clock (the clock alone when the key holds no generation).
+   * and the clock (the clock alone when the key holds no generation). The generation key is
+   * announced on {@link Invalidations#CHANNEL}: near caches drop every copy of the cache's entries.
    */
   static final Script BUMP = new Script("bumpGeneration", COUNTER + """
       redis.replicate_commands()
@@ -62,9 +63,10 @@ final class GenerationScripts {
       local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
       local current = counter(KEYS[1]) or 0
       local next = math.max(current + 1, now)
-      redis.call('SET', KEYS[1], string.format('%.0f', next))
+      redis.call('SET', KEYS[1], string.format('%%.0f', next))
+      redis.pcall('PUBLISH', '%s', KEYS[1])
       return next
-      """, ScriptOutputType.INTEGER);
+      """.formatted(Invalidations.CHANNEL), ScriptOutputType.INTEGER);
 
   /**
    * KEYS: the generation key, which places the call on the node that keeps the generation, so

@@ -188,6 +188,11 @@ final class LeaseEnds extends RedisPubSubAdapter<String, byte[]> {
     });
   }
 
+  /** The pub/sub connection, own or the caller's; null for {@link #none()}. */
+  @Nullable StatefulRedisPubSubConnection<String, byte[]> connection() {
+    return connection;
+  }
+
   /** For the store's {@code toString}: whether it listens at all. */
   boolean listens() {
     return connection != null;

@@ -75,17 +75,22 @@ final class LeaseScripts {
    * Per entry: if the lease key still holds the entry's token (marked or not), store the value
    * with its TTL and delete the lease (1), else change nothing (0). A delete of the entry removed
    * the lease, so a load that began before the delete cannot store its result after it. A marked
-   * lease's end is published on {@link #LEASE_ENDED_CHANNEL}.
+   * lease's end is published on {@link #LEASE_ENDED_CHANNEL}; the value keys whose value was
+   * replaced (a refresh) on {@link Invalidations#CHANNEL}, in one message.
    * KEYS: value1, lease1, ...; ARGV: token1, value1, ttl1 in ms, token2, ...
    * Reply: one integer per entry.
    */
   static final Script SET_IF_LEASED = new Script("setIfLeased", """
       local result = {}
+      local replaced = {}
       for i = 1, #KEYS / 2 do
         local a = 3 * i - 2
         local lease = redis.call('GET', KEYS[2 * i])
         local waited = lease and lease ~= ARGV[a] and lease == ARGV[a] .. '%1$s'
         if lease == ARGV[a] or waited then
+          if redis.call('EXISTS', KEYS[2 * i - 1]) == 1 then
+            replaced[#replaced + 1] = KEYS[2 * i - 1]
+          end
           redis.call('SET', KEYS[2 * i - 1], ARGV[a + 1], 'PX', ARGV[a + 2])
           redis.call('DEL', KEYS[2 * i])
           if waited then
@@ -96,8 +101,31 @@ final class LeaseScripts {
           result[i] = 0
         end
       end
+      if #replaced > 0 then
+        redis.pcall('PUBLISH', '%3$s', table.concat(replaced))
+      end
       return result
-      """.formatted(WAITED_MARK, LEASE_ENDED_CHANNEL), ScriptOutputType.MULTI);
+      """.formatted(WAITED_MARK, LEASE_ENDED_CHANNEL, Invalidations.CHANNEL),
+      ScriptOutputType.MULTI);
+
+  /**
+   * Deletes values and their leases, and announces the value keys on
+   * {@link Invalidations#CHANNEL} in one message, in the same atomic step, whether or not they
+   * were there: a near cache may hold a copy of a value Redis evicted. The announcement is
+   * published with {@code redis.pcall}, so a Redis ACL that refuses it (the user needs
+   * {@code &cache-aside:*}) does not fail the delete; near caches then keep copies until their
+   * TTL.
+   * KEYS: value1, lease1, value2, lease2, ... (of one slot). Reply: 0.
+   */
+  static final Script DELETE = new Script("delete", """
+      local changed = {}
+      for i = 1, #KEYS, 2 do
+        redis.call('DEL', KEYS[i], KEYS[i + 1])
+        changed[#changed + 1] = KEYS[i]
+      end
+      redis.pcall('PUBLISH', '%1$s', table.concat(changed))
+      return 0
+      """.formatted(Invalidations.CHANNEL), ScriptOutputType.INTEGER);
 
   /**
    * Deletes a lease only while it holds the given token (marked or not): a holder whose lease

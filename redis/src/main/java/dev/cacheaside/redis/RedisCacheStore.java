@@ -1,6 +1,7 @@
 package dev.cacheaside.redis;
 
 import dev.cacheaside.core.spi.CacheStore;
+import dev.cacheaside.core.spi.InvalidationListener;
 import dev.cacheaside.core.spi.StoreChecks;
 import dev.cacheaside.core.spi.StoreLookup;
 import io.lettuce.core.ClientOptions;
@@ -28,6 +29,7 @@ import java.util.Objects;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
+import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
@@ -129,6 +131,8 @@ public final class RedisCacheStore implements CacheStore, AutoCloseable {
   private final @Nullable OwnClient ownClient;
   /** The pub/sub side: {@link LeaseEnds#none()} when waiters only poll. */
   private final LeaseEnds leaseEnds;
+  /** The invalidation stream on the pub/sub connection; null without one. */
+  private final @Nullable Invalidations invalidations;
   /** The lease scripts' calling convention, on {@link #redis}. */
   private final LeaseCommands leases;
   /** Closing twice is harmless but makes Lettuce log a warning; only the first close closes. */
@@ -153,6 +157,8 @@ public final class RedisCacheStore implements CacheStore, AutoCloseable {
     this.ownsConnection = ownsConnection;
     this.ownClient = ownClient;
     this.leaseEnds = leaseEnds;
+    var pubSub = leaseEnds.connection();
+    this.invalidations = pubSub == null ? null : new Invalidations(pubSub);
     this.leases = new LeaseCommands(redis, leaseEnds);
   }
 
@@ -349,8 +355,10 @@ public final class RedisCacheStore implements CacheStore, AutoCloseable {
   }
 
   /**
-   * {@code DEL} of the values and the leases of {@code keys} (in a cluster, one {@code DEL} per
-   * hash slot, sent together); absent keys are ignored. Completes when Redis confirmed it.
+   * One {@code delete} script call per hash slot (sent together): {@code DEL} of the values and
+   * the leases of {@code keys}, and their announcement on the invalidation channel in the same
+   * atomic step (see {@link #invalidations}); absent keys are ignored, and announced all the
+   * same. Completes when Redis confirmed it.
    */
   @Override
   public Mono<Void> delete(Collection<String> keys) {
@@ -358,20 +366,42 @@ public final class RedisCacheStore implements CacheStore, AutoCloseable {
     if (distinct.length == 0) {
       return Mono.empty();
     }
-    String[] redisKeys = new String[2 * distinct.length];
-    for (int i = 0; i < distinct.length; i++) {
-      String valueKey = valueKey(distinct[i]);
-      redisKeys[2 * i] = valueKey;
-      redisKeys[2 * i + 1] = RedisKeyLayout.leaseKeyOf(valueKey);
-    }
-    return redis.del(redisKeys).then();
+    return forEachSlot(List.of(distinct), Function.identity(), this::deleteGroup).then();
   }
 
-  /** {@code DEL} of the value and the lease of {@code key}: one command, one slot. */
+  /** The {@code delete} script for the value and the lease of {@code key}: one slot. */
   @Override
   public Mono<Void> delete(String key) {
     String valueKey = valueKey(key);
-    return redis.del(valueKey, RedisKeyLayout.leaseKeyOf(valueKey)).then();
+    return LeaseScripts.DELETE.run(redis,
+        new String[] {valueKey, RedisKeyLayout.leaseKeyOf(valueKey)}).then();
+  }
+
+  private Flux<Long> deleteGroup(List<String> group) {
+    String[] redisKeys = new String[2 * group.size()];
+    for (int i = 0; i < group.size(); i++) {
+      String valueKey = valueKey(group.get(i));
+      redisKeys[2 * i] = valueKey;
+      redisKeys[2 * i + 1] = RedisKeyLayout.leaseKeyOf(valueKey);
+    }
+    return LeaseScripts.DELETE.run(redis, redisKeys);
+  }
+
+  /**
+   * The invalidation stream for near caches: every store announces its deletes, the values its
+   * {@code setIfLeased} replaced and its generation bumps on {@code cache-aside:invalidated},
+   * inside the script that makes the change; this store's pub/sub connection subscribes when the
+   * first listener registers. The listener hears {@code restored} once Redis confirmed the
+   * subscription and {@code lost} whenever the pub/sub connection drops (until Lettuce has
+   * subscribed again). In a cluster, Redis carries every message to every node, so the one
+   * subscription hears all of them. Null when the store has no pub/sub connection
+   * ({@link RedisCacheStoreBuilder#leaseEndNotifications(boolean) leaseEndNotifications(false)}).
+   * A plain {@code set} (leases off) is not announced.
+   */
+  @Override
+  public @Nullable Disposable invalidations(InvalidationListener listener) {
+    Objects.requireNonNull(listener, "listener must not be null");
+    return invalidations == null ? null : invalidations.register(listener);
   }
 
   /**
@@ -576,6 +606,9 @@ public final class RedisCacheStore implements CacheStore, AutoCloseable {
    */
   @Override
   public void close() {
+    if (invalidations != null) {
+      invalidations.close();
+    }
     if (!ownsConnection) {
       leaseEnds.close();
     } else if (closed.compareAndSet(false, true)) {
@@ -600,6 +633,9 @@ public final class RedisCacheStore implements CacheStore, AutoCloseable {
    */
   public Mono<Void> closeAsync() {
     return Mono.defer(() -> {
+      if (invalidations != null) {
+        invalidations.close();
+      }
       if (!ownsConnection) {
         return leaseEnds.closeAsync();
       }

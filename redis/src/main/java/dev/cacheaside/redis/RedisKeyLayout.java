@@ -3,6 +3,7 @@ package dev.cacheaside.redis;
 import dev.cacheaside.core.spi.StoreChecks;
 import io.lettuce.core.cluster.SlotHash;
 import java.nio.charset.StandardCharsets;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Where {@link RedisCacheStore} keeps things in Redis: the one place that makes a Redis key.
@@ -72,6 +73,54 @@ final class RedisKeyLayout {
    */
   static int slot(String redisKey) {
     return SlotHash.getSlot(redisKey.getBytes(StandardCharsets.UTF_8));
+  }
+
+  /**
+   * The store key whose value key is {@code valueKey}, or null if it is not a value key (for the
+   * invalidation messages, which name value keys).
+   */
+  static @Nullable String storeKeyOf(String valueKey) {
+    if (!valueKey.startsWith(VALUE_PREFIX) || !valueKey.endsWith("}")
+        || valueKey.length() <= VALUE_PREFIX.length() + 1) {
+      return null;
+    }
+    return unescape(valueKey.substring(VALUE_PREFIX.length(), valueKey.length() - 1));
+  }
+
+  /** The cache name whose generation key is {@code key}, or null if it is not one. */
+  static @Nullable String namespaceOf(String key) {
+    if (!key.startsWith(GENERATION_PREFIX) || !key.endsWith("}")
+        || key.length() <= GENERATION_PREFIX.length() + 1) {
+      return null;
+    }
+    return unescape(key.substring(GENERATION_PREFIX.length(), key.length() - 1));
+  }
+
+  /** The inverse of {@link #escape}. */
+  static String unescape(String text) {
+    if (text.indexOf('%') < 0) {
+      return text;
+    }
+    StringBuilder out = new StringBuilder(text.length());
+    for (int i = 0; i < text.length(); i++) {
+      char c = text.charAt(i);
+      if (c == '%' && i + 3 <= text.length()) {
+        String code = text.substring(i + 1, i + 3);
+        char decoded = switch (code) {
+          case "25" -> '%';
+          case "7B" -> '{';
+          case "7D" -> '}';
+          default -> 0;
+        };
+        if (decoded != 0) {
+          out.append(decoded);
+          i += 2;
+          continue;
+        }
+      }
+      out.append(c);
+    }
+    return out.toString();
   }
 
   /** {@code text} without braces of its own: {@code %}, <code>{</code>, <code>}</code> escaped. */

@@ -4,6 +4,10 @@ import static dev.cacheaside.core.testkit.CacheStoreContract.bytes;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.cacheaside.core.BulkLoader;
+import dev.cacheaside.core.CacheAside;
+import dev.cacheaside.core.Codec;
+import dev.cacheaside.core.NearCache;
 import dev.cacheaside.core.spi.CacheStore.LeasedEntry;
 import dev.cacheaside.core.spi.CacheStore.StoreEntry;
 import dev.cacheaside.core.spi.StoreLookup;
@@ -91,6 +95,53 @@ class NonBlockingIT {
     onParallel(store.closeAsync());
     assertThatThrownBy(() -> onParallel(store.get("h"))).as("Lettuce's error, not a block")
         .isInstanceOf(RedisException.class);
+  }
+
+  /**
+   * The near cache's paths on parallel threads: a miss and its fill, near hits (single and
+   * bulk), invalidations of this instance and (heard on Lettuce's pub/sub thread) of another, a
+   * generation bump, and a lost and restored stream.
+   */
+  @ParameterizedTest
+  @EnumSource(RedisFixture.Topology.class)
+  void nearCache_everyPath_onNonBlockingThreads(RedisFixture.Topology topology) {
+    fixture = topology.open();
+    CacheAside<String, String> near = CacheAside.<String, String>builder("nb")
+        .store(fixture.store).codec(Codec.utf8()).nearCache(NearCache.ofEntries(100)).build();
+    RedisCacheStore otherStore = topology.newStore();
+    try {
+      CacheAside<String, String> other = CacheAside.<String, String>builder("nb")
+          .store(otherStore).codec(Codec.utf8()).build();
+      dev.cacheaside.testing.Poll.until("stream up", TIMEOUT,
+          () -> !near.stats().nearCache().bypassing());
+      for (int i = 0; i < 3; i++) {
+        assertThat(onParallel(near.cacheAside("k", k -> Mono.just("v")))).isEqualTo("v");
+      }
+      assertThat(near.stats().nearCache().hits()).isEqualTo(1);
+      assertThat(onParallel(near.cacheAsideAll(Flux.just("k", "j"),
+          BulkLoader.fromMap(keys -> Mono.just(Map.of("j", "J")))))).hasSize(2);
+      onParallel(near.invalidate("k"));
+      onParallel(near.writeThenInvalidate("j", Mono.just("w")));
+      for (int i = 0; i < 2; i++) {
+        onParallel(near.cacheAside("k", k -> Mono.just("v")));
+      }
+      onParallel(other.invalidate("k"));
+      dev.cacheaside.testing.Poll.until("the other's invalidation heard", TIMEOUT,
+          () -> near.stats().nearCache().size() == 0);
+      onParallel(other.bumpGeneration());
+      if (topology == RedisFixture.Topology.STANDALONE) {
+        long flushes = near.stats().nearCache().flushes();
+        try (var admin = dev.cacheaside.testing.TestRedis.get().client().connect()) {
+          admin.sync().clientKill(io.lettuce.core.KillArgs.Builder.typePubsub());
+        }
+        dev.cacheaside.testing.Poll.until("lost and restored", TIMEOUT,
+            () -> near.stats().nearCache().flushes() >= flushes + 2
+                && !near.stats().nearCache().bypassing());
+      }
+      assertThat(onParallel(near.cacheAside("k", k -> Mono.just("v2")))).isEqualTo("v2");
+    } finally {
+      otherStore.close();
+    }
   }
 
   @ParameterizedTest

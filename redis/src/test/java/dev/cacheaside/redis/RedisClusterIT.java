@@ -137,7 +137,8 @@ class RedisClusterIT {
     // The setIfLeased script's own DELs count too: start afresh.
     fixture.resetStats();
     await(store.delete(keys));
-    assertThat(fixture.calls("del")).as("DELs of values and leases").isEqualTo(3);
+    assertThat(fixture.calls("evalsha"))
+        .as("delete scripts (DEL of values and leases, and their announcement)").isEqualTo(3);
     assertThat(await(store.getAll(keys))).isEmpty();
   }
 

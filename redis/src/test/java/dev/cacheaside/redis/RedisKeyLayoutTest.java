@@ -96,6 +96,25 @@ class RedisKeyLayoutTest {
     }
   }
 
+  /**
+   * The invalidation channel names value and generation keys, concatenated: each ends at its
+   * first brace, and gives back the store key or cache name it was made of.
+   */
+  @Property(tries = 3_000)
+  void announcedKeys_giveBackTheirStoreKeyAndCacheName(@ForAll("entries") Entry a,
+      @ForAll("entries") Entry b) {
+    String storeKey = a.cache() + ":" + a.generation() + ":" + a.key();
+    String valueKey = RedisKeyLayout.valueKey(storeKey);
+    String generationKey = RedisKeyLayout.generationKey(b.cache());
+    assertThat(valueKey.indexOf('}')).isEqualTo(valueKey.length() - 1);
+    assertThat(generationKey.indexOf('}')).isEqualTo(generationKey.length() - 1);
+    assertThat(RedisKeyLayout.storeKeyOf(valueKey)).isEqualTo(storeKey);
+    assertThat(RedisKeyLayout.namespaceOf(valueKey)).isNull();
+    assertThat(RedisKeyLayout.namespaceOf(generationKey)).isEqualTo(b.cache());
+    assertThat(RedisKeyLayout.storeKeyOf(generationKey)).isNull();
+    assertThat(RedisKeyLayout.storeKeyOf(RedisKeyLayout.leaseKeyOf(valueKey))).isNull();
+  }
+
   @Property(tries = 3_000)
   void anEntrysValueAndLease_shareAHashSlot(@ForAll("entries") Entry entry) {
     String storeKey = storeKey(entry);

@@ -236,8 +236,14 @@ final class InvalidationLog {
   }
 
   /** Whether nothing is owed and nothing is settling. */
-  synchronized boolean recovered() {
-    return idle() && !settling();
+  boolean recovered() {
+    // One volatile read while nothing is owed: a near cache asks through state() on every read.
+    if (clean) {
+      return true;
+    }
+    synchronized (this) {
+      return idle() && !settling();
+    }
   }
 
   synchronized int pendingCount() {

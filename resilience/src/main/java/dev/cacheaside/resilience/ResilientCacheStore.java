@@ -4,6 +4,7 @@ import dev.cacheaside.core.CacheAsideBuilder;
 import dev.cacheaside.core.CacheAsideDefaults;
 import dev.cacheaside.core.spi.CacheStore;
 import dev.cacheaside.core.spi.ForwardingCacheStore;
+import dev.cacheaside.core.spi.StoreState;
 import dev.cacheaside.core.spi.StoreLookup;
 import dev.cacheaside.core.spi.StoreState;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
@@ -266,7 +267,9 @@ public final class ResilientCacheStore extends ForwardingCacheStore implements A
   /**
    * {@link StoreState#DOWN} while the breaker is open (or forced open); {@link
    * StoreState#DEGRADED} while it is half-open, invalidations or a generation bump are owed, or a
-   * bump settles; otherwise the wrapped store's state. No I/O.
+   * bump settles; otherwise the wrapped store's state. No I/O, and while nothing is owed no lock:
+   * a near cache asks on every read, and bypasses its local tier unless {@code UP}, since
+   * invalidations may be held back meanwhile.
    */
   @Override
   public StoreState state() {

@@ -5,6 +5,8 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
+import org.jspecify.annotations.Nullable;
+import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
@@ -169,6 +171,22 @@ public interface CacheStore {
    */
   default Mono<Long> time(String namespace) {
     return Mono.empty();
+  }
+
+  /**
+   * Registers {@code listener} to hear which entries of this store change, as far as the store
+   * can tell: the invalidation stream a near cache needs ({@code CacheAsideBuilder.nearCache}).
+   * The listener is told {@link InvalidationListener#restored()} once the stream is up (at once
+   * if it is), and {@link InvalidationListener#lost()} whenever it breaks. Never blocks.
+   *
+   * <p>A store that can tell must announce every delete, every replacement of a present value
+   * and every generation bump made through any instance's store on the same backend. The default
+   * returns null: the store cannot tell, and a cache on it cannot have a near cache.
+   *
+   * @return what unregisters the listener, or null when the store has no invalidation stream
+   */
+  default @Nullable Disposable invalidations(InvalidationListener listener) {
+    return null;
   }
 
   /**

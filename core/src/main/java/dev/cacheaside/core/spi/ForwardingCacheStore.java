@@ -4,6 +4,8 @@ import java.time.Duration;
 import java.util.Collection;
 import java.util.Map;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
+import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
@@ -206,6 +208,15 @@ public abstract class ForwardingCacheStore implements CacheStore {
   @Override
   public Mono<Void> leaseEnded(String key) {
     return delegate.leaseEnded(key);
+  }
+
+  /**
+   * Forwards to the delegate without {@link #around}: a registration, not a call on the store.
+   * A decorator that changes what the delegate holds (and so what changes) overrides it.
+   */
+  @Override
+  public @Nullable Disposable invalidations(InvalidationListener listener) {
+    return delegate.invalidations(listener);
   }
 
   @Override

@@ -14,9 +14,11 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.jspecify.annotations.Nullable;
+import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
@@ -40,6 +42,7 @@ public final class InMemoryCacheStore implements CacheStore {
   private final Clock clock;
   private final ConcurrentMap<String, Slot> map;
   private final ConcurrentHashMap<String, AtomicLong> generations = new ConcurrentHashMap<>();
+  private final List<InvalidationListener> listeners = new CopyOnWriteArrayList<>();
 
   private InMemoryCacheStore(Clock clock, long maximumSize) {
     this.clock = clock;
@@ -187,6 +190,26 @@ public final class InMemoryCacheStore implements CacheStore {
       return new Slot(value, deadline(now, ttl), live == null ? null : live.lease(),
           live == null ? 0 : live.leaseDeadline());
     });
+    announce(key);
+  }
+
+  /** Tells the listeners, after the change, that {@code key} changed. */
+  private void announce(String key) {
+    for (InvalidationListener listener : listeners) {
+      listener.invalidated(key);
+    }
+  }
+
+  /**
+   * Every write, delete and generation bump is announced to the listeners on the writing thread,
+   * after it took effect: the stream of one JVM never breaks, so {@code restored} comes at once.
+   */
+  @Override
+  public Disposable invalidations(InvalidationListener listener) {
+    Objects.requireNonNull(listener, "listener must not be null");
+    listeners.add(listener);
+    listener.restored();
+    return () -> listeners.remove(listener);
   }
 
   @Override
@@ -205,7 +228,10 @@ public final class InMemoryCacheStore implements CacheStore {
   public Mono<Void> delete(Collection<String> keys) {
     List<String> copy = List.copyOf(keys);
     copy.forEach(StoreChecks::checkKey);
-    return Mono.fromRunnable(() -> copy.forEach(map::remove));
+    return Mono.fromRunnable(() -> copy.forEach(key -> {
+      map.remove(key);
+      announce(key);
+    }));
   }
 
   private StoreLookup lookupOrLease(String key, Duration leaseTtl) {
@@ -280,6 +306,9 @@ public final class InMemoryCacheStore implements CacheStore {
       stored[0] = true;
       return new Slot(value, deadline(now, ttl), null, 0);
     });
+    if (stored[0]) {
+      announce(key);
+    }
     return stored[0];
   }
 
@@ -337,8 +366,10 @@ public final class InMemoryCacheStore implements CacheStore {
     StoreChecks.checkNamespace(namespace);
     return Mono.fromSupplier(() -> {
       long now = nowMicros();
-      return generations.computeIfAbsent(namespace, n -> new AtomicLong())
+      long bumped = generations.computeIfAbsent(namespace, n -> new AtomicLong())
           .accumulateAndGet(now, (current, clockNow) -> Math.max(current + 1, clockNow));
+      listeners.forEach(listener -> listener.namespaceInvalidated(namespace));
+      return bumped;
     });
   }
 

@@ -29,7 +29,10 @@ import org.jspecify.annotations.Nullable;
  * {@code result} = {@code success}, {@code failure}; {@code cache.refresh.lead} (seconds between
  * successful refreshes and the expiries they pre-empted, total: divide its rate by the rate of
  * successful refreshes for the mean lead time); the gauges {@code cache.reads.in.flight} and
- * {@code cache.store.state} (0 up, 1 degraded, 2 down: {@code StoreState}).
+ * {@code cache.store.state} (0 up, 1 degraded, 2 down: {@code StoreState}). With a near cache
+ * ({@link NearCacheStats}): {@code cache.near.gets} with {@code result} = {@code hit},
+ * {@code miss}; {@code cache.near.invalidation.messages}; {@code cache.near.flushes}; the gauges
+ * {@code cache.near.size} and {@code cache.near.bypassing} (1 while the tier is bypassed).
  *
  * @since 0.1
  */
@@ -90,6 +93,16 @@ public final class CacheAsideMetrics implements MeterBinder {
         .register(registry);
     Gauge.builder("cache.store.state", cache, c -> c.stats().storeState().ordinal())
         .tags(tags).description("the store's state: 0 up, 1 degraded, 2 down (reads skip it)")
+        .register(registry);
+    counter(registry, "cache.near.gets", "result", "hit", s -> s.nearCache().hits());
+    counter(registry, "cache.near.gets", "result", "miss", s -> s.nearCache().misses());
+    counter(registry, "cache.near.invalidation.messages", null, null,
+        s -> s.nearCache().invalidationMessages());
+    counter(registry, "cache.near.flushes", null, null, s -> s.nearCache().flushes());
+    Gauge.builder("cache.near.size", cache, c -> c.stats().nearCache().size())
+        .tags(tags).description("copies held by the near cache's local tier").register(registry);
+    Gauge.builder("cache.near.bypassing", cache, c -> c.stats().nearCache().bypassing() ? 1 : 0)
+        .tags(tags).description("1 while the near cache is bypassed (its invalidations lost)")
         .register(registry);
   }
 

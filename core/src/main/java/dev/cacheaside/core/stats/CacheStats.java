@@ -37,10 +37,12 @@ public final class CacheStats {
 
   private final long[] values;
   private final StoreState storeState;
+  private final NearCacheStats nearCache;
 
-  private CacheStats(long[] values, StoreState storeState) {
+  private CacheStats(long[] values, StoreState storeState, NearCacheStats nearCache) {
     this.values = values;
     this.storeState = storeState;
+    this.nearCache = nearCache;
   }
 
   /** All counters zero. */
@@ -182,6 +184,11 @@ public final class CacheStats {
     return storeState;
   }
 
+  /** The near cache's counters and gauges; {@link NearCacheStats#NONE} without one. */
+  public NearCacheStats nearCache() {
+    return nearCache;
+  }
+
   /** Reads answered by the cache (fresh, negative or stale) plus misses. */
   public long requests() {
     return hits() + negativeHits() + staleHits() + misses();
@@ -219,18 +226,18 @@ public final class CacheStats {
         difference[name.ordinal()] -= earlier.values[name.ordinal()];
       }
     }
-    return new CacheStats(difference, storeState);
+    return new CacheStats(difference, storeState, nearCache.minus(earlier.nearCache));
   }
 
   @Override
   public boolean equals(Object o) {
     return o instanceof CacheStats other && Arrays.equals(values, other.values)
-        && storeState == other.storeState;
+        && storeState == other.storeState && nearCache.equals(other.nearCache);
   }
 
   @Override
   public int hashCode() {
-    return 31 * Arrays.hashCode(values) + storeState.hashCode();
+    return 31 * (31 * Arrays.hashCode(values) + storeState.hashCode()) + nearCache.hashCode();
   }
 
   @Override
@@ -241,7 +248,8 @@ public final class CacheStats {
       text.append(name.ordinal() == 0 ? "" : ", ").append(words).append('=')
           .append(values[name.ordinal()]);
     }
-    return text.append(", store_state=").append(storeState).append(']').toString();
+    return text.append(", store_state=").append(storeState).append(", near_cache=")
+        .append(nearCache).append(']').toString();
   }
 
   /**
@@ -252,6 +260,7 @@ public final class CacheStats {
   public static final class Builder {
     private final long[] values = new long[NAMES.length];
     private StoreState storeState = StoreState.UP;
+    private NearCacheStats nearCache = NearCacheStats.NONE;
 
     private Builder() {}
 
@@ -376,9 +385,15 @@ public final class CacheStats {
       return this;
     }
 
+    /** Sets {@link CacheStats#nearCache()}; {@link NearCacheStats#NONE} when not set. */
+    public Builder nearCache(NearCacheStats stats) {
+      nearCache = Objects.requireNonNull(stats, "stats must not be null");
+      return this;
+    }
+
     /** The snapshot. */
     public CacheStats build() {
-      return new CacheStats(values.clone(), storeState);
+      return new CacheStats(values.clone(), storeState, nearCache);
     }
   }
 }
