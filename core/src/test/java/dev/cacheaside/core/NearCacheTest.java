@@ -237,8 +237,8 @@ class NearCacheTest {
     assertThatThrownBy(() -> NearCache.ofEntries(0)).isInstanceOf(IllegalArgumentException.class);
     assertThatThrownBy(() -> NearCache.ofBytes(10).withMaxTtl(Duration.ZERO))
         .isInstanceOf(IllegalArgumentException.class);
-    assertThatThrownBy(() -> builder(shared).nearCache(NearCache.ofEntries(1))
-        .nearCache(NearCache.ofEntries(2))).isInstanceOf(IllegalStateException.class);
+    assertThatThrownBy(() -> builder(shared).nearCache(null))
+        .isInstanceOf(NullPointerException.class).hasMessageContaining("nearCache");
   }
 
   /**
