@@ -5,6 +5,7 @@ import dev.cacheaside.core.CacheAsideBuilder;
 import dev.cacheaside.core.CacheAsideDefaults;
 import dev.cacheaside.core.Codec;
 import dev.cacheaside.core.EarlyRefresh;
+import dev.cacheaside.core.NearCache;
 import dev.cacheaside.core.spi.CacheStore;
 import dev.cacheaside.jackson.JacksonCodec;
 import java.util.List;
@@ -117,6 +118,15 @@ public final class CacheAsideFactory {
     set(prefix, "store-timeout", spec.getStoreTimeout(), builder::storeTimeout);
     set(prefix, "abandoned-reads", spec.getAbandonedReads(), builder::abandonedReads);
     set(prefix, "generation-refresh", spec.getGenerationRefresh(), builder::generationRefresh);
+    if (spec.getNearCacheMaxTtl() != null && spec.getNearCacheEntries() == null) {
+      throw new IllegalStateException(prefix + ".near-cache-max-ttl=" + spec.getNearCacheMaxTtl()
+          + " is refused: it needs " + prefix + ".near-cache-entries (the near cache's size)");
+    }
+    set(prefix, "near-cache-entries", spec.getNearCacheEntries(), entries -> {
+      NearCache near = NearCache.ofEntries(entries);
+      builder.nearCache(spec.getNearCacheMaxTtl() != null
+          ? near.withMaxTtl(spec.getNearCacheMaxTtl()) : near);
+    });
     set(prefix, "max-value-bytes", spec.getMaxValueBytes(), size -> {
       if (size.toBytes() > Integer.MAX_VALUE) {
         throw new IllegalArgumentException("at most " + Integer.MAX_VALUE + " bytes, was " + size);

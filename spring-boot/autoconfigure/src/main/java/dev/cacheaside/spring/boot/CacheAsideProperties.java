@@ -165,6 +165,15 @@ public class CacheAsideProperties {
     /** How often an instance re-reads the cache's generation (library default 1s). */
     private @Nullable Duration generationRefresh;
 
+    /**
+     * A near cache (a local tier in each instance, invalidated across instances) holding at most
+     * this many entries; unset: no near cache (library default).
+     */
+    private @Nullable Long nearCacheEntries;
+
+    /** The longest a near-cache copy is served without looking at Redis (library default 1m). */
+    private @Nullable Duration nearCacheMaxTtl;
+
     /** Creates an empty spec (every setting inherited). */
     public CacheSpec() {}
 
@@ -326,6 +335,26 @@ public class CacheAsideProperties {
     /** Sets {@link #getGenerationRefresh()}. */
     public void setGenerationRefresh(@Nullable Duration generationRefresh) {
       this.generationRefresh = generationRefresh;
+    }
+
+    /** The near cache's entry bound; null: no near cache. */
+    public @Nullable Long getNearCacheEntries() {
+      return nearCacheEntries;
+    }
+
+    /** Sets {@link #getNearCacheEntries()}. */
+    public void setNearCacheEntries(@Nullable Long nearCacheEntries) {
+      this.nearCacheEntries = nearCacheEntries;
+    }
+
+    /** The near cache's cap on how long a local copy is served; null: the library's. */
+    public @Nullable Duration getNearCacheMaxTtl() {
+      return nearCacheMaxTtl;
+    }
+
+    /** Sets {@link #getNearCacheMaxTtl()}. */
+    public void setNearCacheMaxTtl(@Nullable Duration nearCacheMaxTtl) {
+      this.nearCacheMaxTtl = nearCacheMaxTtl;
     }
   }
 

@@ -100,4 +100,36 @@ class CacheAsideFactoryTest {
         Map.of(), List.of()))
         .hasMessageStartingWith("cache-aside.defaults.schema-version=-1 is refused");
   }
+
+  @Test
+  void nearCache_fromProperties_servesRepeatReadsLocally_andMaxTtlAloneIsNamed() {
+    CacheAsideProperties.CacheSpec products = spec();
+    products.setNearCacheEntries(100L);
+    products.setNearCacheMaxTtl(Duration.ofSeconds(30));
+    dev.cacheaside.core.CacheAside<String, String> cache = new CacheAsideFactory(
+        InMemoryCacheStore.create(), JacksonCodec.defaultMapper(), spec(),
+        Map.of("products", products), List.of())
+        .<String, String>builder("products", String.class).build();
+
+    // The first read loads under a lease (which fills nothing), the second reads the store and
+    // fills the tier, the next two are answered locally.
+    for (int i = 0; i < 4; i++) {
+      assertThat(cache.cacheAside("lamp", k -> reactor.core.publisher.Mono.just("lamp"))
+          .block(Duration.ofSeconds(5))).isEqualTo("lamp");
+    }
+    assertThat(cache.stats().nearCache().hits()).as("the repeat reads answered locally")
+        .isEqualTo(2);
+
+    CacheAsideProperties.CacheSpec ttlOnly = spec();
+    ttlOnly.setNearCacheMaxTtl(Duration.ofSeconds(30));
+    assertThatThrownBy(() -> new CacheAsideFactory(InMemoryCacheStore.create(),
+        JacksonCodec.defaultMapper(), spec(), Map.of("p", ttlOnly), List.of()))
+        .hasMessageStartingWith("cache-aside.caches.p.near-cache-max-ttl=PT30S is refused")
+        .hasMessageContaining("near-cache-entries");
+    CacheAsideProperties.CacheSpec zero = spec();
+    zero.setNearCacheEntries(0L);
+    assertThatThrownBy(() -> new CacheAsideFactory(InMemoryCacheStore.create(),
+        JacksonCodec.defaultMapper(), spec(), Map.of("p", zero), List.of()))
+        .hasMessageStartingWith("cache-aside.caches.p.near-cache-entries=0 is refused");
+  }
 }
