@@ -9,8 +9,9 @@ import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
 /**
- * Cache-aside over a {@link CacheStore}: read the cache, on a miss load once, store, and
- * invalidate on write. Thread-safe; build one per kind of value and share it.
+ * Cache-aside over a {@link dev.cacheaside.core.spi.CacheStore CacheStore}: read the cache, on a
+ * miss load once, store, and invalidate on write. Thread-safe; build one per kind of value and
+ * share it.
  *
  * <pre>{@code
  * CacheAside<Long, Product> products = CacheAside.<Long, Product>builder("products")

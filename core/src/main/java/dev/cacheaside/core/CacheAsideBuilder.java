@@ -86,7 +86,10 @@ public final class CacheAsideBuilder<K, V> {
     return this;
   }
 
-  /** How long a loaded value is fresh. Default {@link CacheAsideDefaults#TTL}; must be at least 1 ms. */
+  /**
+   * How long a loaded value is fresh. Default {@link CacheAsideDefaults#TTL}; must be at least
+   * 1 ms.
+   */
   public CacheAsideBuilder<K, V> ttl(Duration ttl) {
     this.ttl = StoreChecks.checkTtl(ttl, "ttl");
     return this;
@@ -106,8 +109,8 @@ public final class CacheAsideBuilder<K, V> {
 
   /**
    * How long "not found" (an empty loader result) is cached. Default
-   * {@link CacheAsideDefaults#NEGATIVE_TTL}, capped at the TTL; {@link Duration#ZERO} caches nothing for
-   * absent keys (every read of one loads).
+   * {@link CacheAsideDefaults#NEGATIVE_TTL}, capped at the TTL; {@link Duration#ZERO} caches
+   * nothing for absent keys (every read of one loads).
    */
   public CacheAsideBuilder<K, V> negativeTtl(Duration negativeTtl) {
     this.negativeTtl = Arguments.notNegative(negativeTtl, "negativeTtl");
@@ -177,7 +180,8 @@ public final class CacheAsideBuilder<K, V> {
 
   /**
    * The largest encoded value that is cached; a larger one is returned to the caller but not
-   * stored (counted in {@link CacheStats#uncachedValues()}). Default 8 MiB.
+   * stored (counted in {@link dev.cacheaside.core.stats.CacheStats#uncachedValues()}).
+   * Default 8 MiB.
    */
   public CacheAsideBuilder<K, V> maxValueBytes(int maxValueBytes) {
     Arguments.positive(maxValueBytes, "maxValueBytes");
@@ -235,9 +239,10 @@ public final class CacheAsideBuilder<K, V> {
    * or {@link EarlyRefresh#ahead}. Default {@link EarlyRefresh#none()}. The hit is answered from
    * the cache at once; the refresh takes the key's lease, so one instance refreshes a key once,
    * and stores only if no invalidation happened meanwhile. A refresh that fails keeps the old
-   * value (counted in {@link CacheStats#refreshFailures()}) and is retried with backoff (see
-   * {@link #refreshBackoff}); the entry still expires at its time. A refresh not done within the
-   * lease TTL is abandoned: its lease has lapsed, so it could not store anyway.
+   * value (counted in {@link dev.cacheaside.core.stats.CacheStats#refreshFailures()}) and is
+   * retried with backoff (see {@link #refreshBackoff}); the entry still expires at its time. A
+   * refresh not done within the lease TTL is abandoned: its lease has lapsed, so it could not
+   * store anyway.
    */
   public CacheAsideBuilder<K, V> earlyRefresh(EarlyRefresh earlyRefresh) {
     this.earlyRefresh = Objects.requireNonNull(earlyRefresh, "earlyRefresh must not be null");
@@ -384,7 +389,8 @@ public final class CacheAsideBuilder<K, V> {
       throw new IllegalStateException("cache '" + name + "': codec(...) is required");
     }
     Duration negative = negativeTtl != null ? negativeTtl
-        : (CacheAsideDefaults.NEGATIVE_TTL.compareTo(ttl) < 0 ? CacheAsideDefaults.NEGATIVE_TTL : ttl);
+        : CacheAsideDefaults.NEGATIVE_TTL.compareTo(ttl) < 0 ? CacheAsideDefaults.NEGATIVE_TTL
+        : ttl;
     if (leases && leaseBackoffMin.compareTo(leaseTtl) > 0) {
       throw new IllegalStateException("cache '" + name + "': leaseBackoff min " + leaseBackoffMin
           + " exceeds leaseTtl " + leaseTtl);
@@ -392,7 +398,8 @@ public final class CacheAsideBuilder<K, V> {
     Function<? super K, String> format = keyFormat != null ? keyFormat : String::valueOf;
     CacheSettings<K, V> settings = new CacheSettings<>(name, store, codec, format, ttl, ttlJitter,
         negative, staleGrace, leases, leaseTtl, leaseWait, leaseBackoffMin, leaseBackoffMax,
-        shareReads, maxValueBytes, schemaVersion, generationRefresh, clock, scheduler, loadDecorator,
+        shareReads, maxValueBytes, schemaVersion, generationRefresh, clock, scheduler,
+        loadDecorator,
         loadTimeout != null ? loadTimeout : leaseTtl, abandonedReads, storeTimeout,
         invalidationRetry,
         new CacheSettings.Bulk(bulkWindowSize, bulkWindowTime, bulkMaxLoadChunk, bulkConcurrency,

@@ -8,7 +8,6 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
-import java.util.concurrent.atomic.AtomicReferenceFieldUpdater;
 import org.jspecify.annotations.Nullable;
 import org.reactivestreams.Subscription;
 import reactor.core.CoreSubscriber;
@@ -40,7 +39,7 @@ import reactor.util.context.Context;
  * {@link Path} (the single-key read's state machine, or, for a caller's own unshared read, a
  * step into a shared flight) and makes the rest of its outcome with it.
  */
-final class ReadFlight<K, V> extends Mono<Outcome<V>>
+final class ReadFlight<K, V> extends SharedOutcome<V>
     implements CoreSubscriber<byte[]>, StoreDeadline.Timed {
 
   /**
@@ -73,16 +72,6 @@ final class ReadFlight<K, V> extends Mono<Outcome<V>>
     Mono<Outcome<V>> notFresh(Read<K, V> read, Decoded<V> decoded);
   }
   @SuppressWarnings("rawtypes")
-  private static final Inner[] EMPTY = new Inner[0];
-  @SuppressWarnings("rawtypes")
-  private static final Inner[] TERMINATED = new Inner[0];
-  /** Every subscriber cancelled and the read was cancelled; a late one reads afresh. */
-  @SuppressWarnings("rawtypes")
-  private static final Inner[] ABANDONED = new Inner[0];
-  @SuppressWarnings("rawtypes")
-  private static final AtomicReferenceFieldUpdater<ReadFlight, Inner[]> SUBSCRIBERS =
-      AtomicReferenceFieldUpdater.newUpdater(ReadFlight.class, Inner[].class, "subscribers");
-  @SuppressWarnings("rawtypes")
   private static final AtomicIntegerFieldUpdater<ReadFlight> STARTED =
       AtomicIntegerFieldUpdater.newUpdater(ReadFlight.class, "started");
   @SuppressWarnings("rawtypes")
@@ -114,8 +103,6 @@ final class ReadFlight<K, V> extends Mono<Outcome<V>>
    */
   private @Nullable Thread subscribing;
 
-  @SuppressWarnings("unchecked")
-  private volatile Inner<V>[] subscribers = EMPTY;
   private volatile int started;
   private volatile int ended;
   /** Set once the store read is answered, failed or expired: only the first of them counts. */
@@ -129,9 +116,6 @@ final class ReadFlight<K, V> extends Mono<Outcome<V>>
   private Context context = Context.empty();
   /** The store's answer; a Mono emits at most once, before it completes. */
   private byte @Nullable [] bytes;
-  /** Written before {@link #TERMINATED} is published, read after it is seen. */
-  private @Nullable Outcome<V> outcome;
-  private @Nullable Throwable error;
 
   /**
    * A flight that reads {@code read} from the store and hands anything but a fresh hit to
@@ -291,7 +275,7 @@ final class ReadFlight<K, V> extends Mono<Outcome<V>>
     // Slow paths are rare; a lambda subscriber is enough. A value ends the flight; completing
     // without one (the flight is still open then) ends it empty.
     this.rest.update(rest.subscribe(o -> finish(o, null), this::fail, () -> {
-      if (subscribers != TERMINATED) {
+      if (!terminated()) {
         finish(null, null);
       }
     }, context));
@@ -303,7 +287,7 @@ final class ReadFlight<K, V> extends Mono<Outcome<V>>
    * lease, a load not started yet; see {@link AbandonedReads}).
    */
   private void abandon() {
-    if (!SUBSCRIBERS.compareAndSet(this, EMPTY, ABANDONED)) {
+    if (!abandonIfEmpty()) {
       return;
     }
     if (!ENDED.compareAndSet(this, 0, 1)) {
@@ -328,10 +312,8 @@ final class ReadFlight<K, V> extends Mono<Outcome<V>>
   }
 
   /**
-   * Ends the flight, once: leaves the map first, then hands the outcome to every subscriber. A
-   * subscriber that throws (against the Reactive Streams rules) does not keep it from the others.
+   * Ends the flight, once: leaves the map first, then hands the outcome to every subscriber.
    */
-  @SuppressWarnings("unchecked")
   private void finish(@Nullable Outcome<V> o, @Nullable Throwable e) {
     if (!ENDED.compareAndSet(this, 0, 1)) {
       return;
@@ -342,137 +324,13 @@ final class ReadFlight<K, V> extends Mono<Outcome<V>>
       Exceptions.throwIfJvmFatal(t);
       Operators.onErrorDropped(t, context);
     }
-    outcome = o;
-    error = e;
-    for (Inner<V> inner : SUBSCRIBERS.getAndSet(this, TERMINATED)) {
-      try {
-        deliver(inner);
-      } catch (Throwable t) {
-        Exceptions.throwIfJvmFatal(t);
-        Operators.onErrorDropped(t, inner.actual().currentContext());
-      }
-    }
+    deliverAll(o, e);
   }
 
-  private void deliver(Inner<V> inner) {
-    if (inner.isCancelled()) {
-      return;
-    }
-    Throwable e = error;
-    Outcome<V> o = outcome;
-    if (e != null) {
-      inner.actual().onError(e);
-    } else if (o != null) {
-      inner.complete(o);
-    } else {
-      inner.actual().onComplete();
-    }
-  }
-
-  /** Adds a subscriber; returns null when added, else the end marker that kept it out. */
-  @SuppressWarnings({"unchecked", "rawtypes"})
-  private Inner<V> @Nullable [] add(Inner<V> inner) {
-    for (;;) {
-      Inner<V>[] current = subscribers;
-      if (current == TERMINATED || current == ABANDONED) {
-        return current;
-      }
-      Inner<V>[] next = new Inner[current.length + 1];
-      System.arraycopy(current, 0, next, 0, current.length);
-      next[current.length] = inner;
-      if (SUBSCRIBERS.compareAndSet(this, current, next)) {
-        return null;
-      }
-    }
-  }
-
-  @SuppressWarnings({"unchecked", "rawtypes"})
-  private void remove(Inner<V> inner) {
-    for (;;) {
-      Inner<V>[] current = subscribers;
-      int index = -1;
-      for (int i = 0; i < current.length; i++) {
-        if (current[i] == inner) {
-          index = i;
-          break;
-        }
-      }
-      if (index < 0) {
-        return;
-      }
-      Inner<V>[] next = current.length == 1 ? EMPTY : new Inner[current.length - 1];
-      System.arraycopy(current, 0, next, 0, index);
-      System.arraycopy(current, index + 1, next, index, current.length - index - 1);
-      if (SUBSCRIBERS.compareAndSet(this, current, next)) {
-        if (next == EMPTY && restart != null && started == 1) {
-          abandon();
-        }
-        return;
-      }
-    }
-  }
-
-  /** One subscriber: demand and cancel as any {@code Mono}; cancel detaches it only. */
-  private static final class Inner<V> extends Operators.MonoSubscriber<Outcome<V>, Outcome<V>> {
-    private final ReadFlight<?, V> parent;
-    /** The fresh read this subscriber follows when it came after an abandonment. */
-    private volatile @Nullable Subscription followed;
-
-    Inner(CoreSubscriber<? super Outcome<V>> actual, ReadFlight<?, V> parent) {
-      super(actual);
-      this.parent = parent;
-    }
-
-    /** Answers this subscriber with {@code fresh}'s outcome. */
-    void follow(Mono<Outcome<V>> fresh) {
-      fresh.subscribe(new CoreSubscriber<Outcome<V>>() {
-        private boolean answered;
-
-        @Override
-        public Context currentContext() {
-          return actual().currentContext();
-        }
-
-        @Override
-        public void onSubscribe(Subscription s) {
-          followed = s;
-          if (isCancelled()) {
-            s.cancel();
-          } else {
-            s.request(Long.MAX_VALUE);
-          }
-        }
-
-        @Override
-        public void onNext(Outcome<V> o) {
-          answered = true;
-          complete(o);
-        }
-
-        @Override
-        public void onError(Throwable e) {
-          if (!isCancelled()) {
-            actual().onError(e);
-          }
-        }
-
-        @Override
-        public void onComplete() {
-          if (!answered && !isCancelled()) {
-            actual().onComplete();
-          }
-        }
-      });
-    }
-
-    @Override
-    public void cancel() {
-      super.cancel();
-      Subscription fresh = followed;
-      if (fresh != null) {
-        fresh.cancel();
-      }
-      parent.remove(this);
+  @Override
+  void lastSubscriberLeft() {
+    if (restart != null && started == 1) {
+      abandon();
     }
   }
 }

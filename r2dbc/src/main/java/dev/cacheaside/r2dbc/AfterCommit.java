@@ -26,6 +26,8 @@ import reactor.core.publisher.Mono;
  *     .doOnNext(id -> afterCommit.invalidate(products, id))
  *     .count());
  * }</pre>
+ *
+ * @since 0.1
  */
 public final class AfterCommit {
   /** By identity: a cache is one object, whatever its equals says. */

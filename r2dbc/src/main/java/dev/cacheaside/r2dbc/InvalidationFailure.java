@@ -15,11 +15,16 @@ import java.util.Objects;
  * @param action what failed
  * @param attempts how many times it was tried
  * @param error the last attempt's error
+ * @since 0.1
  */
 public record InvalidationFailure(CacheAside<?, ?> cache, List<?> keys, Action action,
     int attempts, Throwable error) {
 
-  /** What could not be done. */
+  /**
+   * What could not be done.
+   *
+   * @since 0.1
+   */
   public enum Action {
     /** Deleting the entries of {@code keys}. */
     INVALIDATE,

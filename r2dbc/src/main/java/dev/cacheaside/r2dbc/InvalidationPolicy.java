@@ -20,6 +20,7 @@ import java.util.function.Consumer;
  * @param onFailure called with each invalidation that still failed, after it was counted and
  *     logged, on a store or timer thread, so it must not block; its exceptions are logged and
  *     otherwise ignored
+ * @since 0.1
  */
 public record InvalidationPolicy(InvalidationRetry retry, Consumer<InvalidationFailure> onFailure) {
 

@@ -65,6 +65,8 @@ import reactor.util.retry.Retry;
  * An invalidation or a generation bump that fails is retried, and one that still fails is
  * counted, logged and reported, as the {@link Builder#invalidationPolicy} says. A key the
  * registration's parser rejects makes the listener bump that cache's generation instead.
+ *
+ * @since 0.1
  */
 public final class PgInvalidationListener {
   /** Default pause before the first reconnect: {@value} ms; it doubles up to the maximum. */
@@ -401,11 +403,16 @@ public final class PgInvalidationListener {
    * @param generationBumps cache generations bumped (after reconnects, TRUNCATEs, unparsable keys)
    * @param reconnects times the listener listened again after losing its connection
    * @param invalidationFailures invalidations and bumps that failed after their retries (reported)
+   * @since 0.1
    */
   public record Stats(long notifications, long ignoredNotifications, long keysInvalidated,
       long generationBumps, long reconnects, long invalidationFailures) {}
 
-  /** Configures a {@link PgInvalidationListener}; each setter checks its argument at once. */
+  /**
+   * Configures a {@link PgInvalidationListener}; each setter checks its argument at once.
+   *
+   * @since 0.1
+   */
   public static final class Builder {
     private final ConnectionFactory connections;
     private String channel = PgNotifyTrigger.DEFAULT_CHANNEL;

@@ -42,6 +42,8 @@ import reactor.core.publisher.Mono;
  * takes a cluster-wide lock briefly at commit (PostgreSQL's notification queue): fine for the
  * write rates cache-aside is for; measure before using it on a table written thousands of times a
  * second.
+ *
+ * @since 0.1
  */
 public final class PgNotifyTrigger {
   /** The channel used unless another is named: {@value}. */

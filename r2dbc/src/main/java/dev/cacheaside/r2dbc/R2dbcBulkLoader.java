@@ -30,6 +30,7 @@ import reactor.core.publisher.Mono;
  *
  * @param <K> the key type
  * @param <V> the value type
+ * @since 0.1
  */
 public final class R2dbcBulkLoader<K, V> implements BulkLoader<K, V>,
     Function<Collection<K>, Flux<V>> {

@@ -27,6 +27,8 @@ import java.util.function.ToLongFunction;
  * {@code cache.pg.generation.bumps}, {@code cache.pg.reconnects},
  * {@code cache.pg.invalidation.failures}, and the gauge {@code cache.pg.listening} (1 while
  * listening, else 0). Alert on the failure counters: each is an invalidation that was lost.
+ *
+ * @since 0.1
  */
 public final class R2dbcCacheMetrics implements MeterBinder {
   private final Consumer<MeterRegistry> binding;

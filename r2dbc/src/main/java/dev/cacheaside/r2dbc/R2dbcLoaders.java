@@ -30,6 +30,8 @@ import reactor.core.publisher.Mono;
  * cancelled query is not cancelled on the server: it runs to its end there (bound it with
  * {@code statement_timeout}), and its connection returns to the pool as soon as the driver has read
  * the rest of its answer.
+ *
+ * @since 0.1
  */
 public final class R2dbcLoaders {
   private R2dbcLoaders() {}

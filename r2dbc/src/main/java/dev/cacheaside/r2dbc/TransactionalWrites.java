@@ -53,6 +53,8 @@ import reactor.util.Loggers;
  * be known whether it went through, invalidates the keys (an extra invalidation costs a reload, a
  * missing one serves stale data). The connection is given back in every case. Each subscription
  * runs a new transaction, so {@code retryWhen} on a serialization failure retries the whole write.
+ *
+ * @since 0.1
  */
 public final class TransactionalWrites {
   private static final Logger LOG = Loggers.getLogger(TransactionalWrites.class);
@@ -205,11 +207,16 @@ public final class TransactionalWrites {
    *     failed)
    * @param keysInvalidated keys invalidated after a commit
    * @param invalidationFailures invalidations that failed after their retries (reported)
+   * @since 0.1
    */
   public record Stats(long commits, long rollbacks, long keysInvalidated,
       long invalidationFailures) {}
 
-  /** Configures {@link TransactionalWrites}; each setter checks its argument at once. */
+  /**
+   * Configures {@link TransactionalWrites}; each setter checks its argument at once.
+   *
+   * @since 0.1
+   */
   public static final class Builder {
     private final ConnectionFactory connections;
     private @Nullable TransactionDefinition definition;

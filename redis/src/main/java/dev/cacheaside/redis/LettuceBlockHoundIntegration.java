@@ -15,6 +15,8 @@ import reactor.blockhound.integration.BlockHoundIntegration;
  * waiter's queue node is abandoned in the lock, and the next {@code close()} (or write) waits on
  * it forever: a test JVM then hangs instead of failing. Allowing these methods keeps the
  * detection everywhere else.
+ *
+ * @since 0.1
  */
 public final class LettuceBlockHoundIntegration implements BlockHoundIntegration {
   /** Used by the service loader. */

@@ -104,6 +104,8 @@ import reactor.core.publisher.Mono;
  * concurrently, pipelined on the connections to the nodes: a bulk script runs once per slot
  * group, {@code MGET} and {@code DEL} are split by Lettuce the same way, and each {@code SET} of
  * {@code setAll} goes to the node that owns its key.
+ *
+ * @since 0.1
  */
 public final class RedisCacheStore implements CacheStore, AutoCloseable {
   private static final RedisCodec<String, byte[]> CODEC =

@@ -38,6 +38,8 @@ import org.jspecify.annotations.Nullable;
  *     .pubSub(redisClient.connectPubSub(RedisCacheStore.codec()))   // optional
  *     .build();                             // does not block
  * }</pre>
+ *
+ * @since 0.1
  */
 public final class RedisCacheStoreBuilder {
   // One field per way to reach Redis, so that build() can tell a clash from a choice; a later

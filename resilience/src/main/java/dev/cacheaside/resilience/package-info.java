@@ -4,7 +4,7 @@
  *
  * <ul>
  *   <li>{@link dev.cacheaside.resilience.ResilientCacheStore} decorates any
- *       {@link dev.cacheaside.core.CacheStore}: a time limit per call and a circuit breaker, so a
+ *       {@link dev.cacheaside.core.spi.CacheStore}: a time limit per call and a circuit breaker, so a
  *       slow or dead cache becomes a miss at once; invalidations that cannot reach the cache are
  *       queued and replayed when it answers again, or covered by a namespace generation bump.</li>
  *   <li>{@link dev.cacheaside.resilience.LoadBulkhead} caps concurrent database loads, with a
@@ -14,7 +14,7 @@
  *       Stale-if-error lives in the core
  *       ({@link dev.cacheaside.core.CacheAsideBuilder#staleGrace}); its serves are
  *       {@code cache.gets{result=stale_hit}} of
- *       {@link dev.cacheaside.core.CacheAsideMetrics}.</li>
+ *       {@link dev.cacheaside.core.stats.CacheAsideMetrics}.</li>
  * </ul>
  */
 @NullMarked
