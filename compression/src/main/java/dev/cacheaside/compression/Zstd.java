@@ -1,6 +1,9 @@
 package dev.cacheaside.compression;
 
+import com.github.luben.zstd.ZstdCompressCtx;
+import com.github.luben.zstd.ZstdDecompressCtx;
 import com.github.luben.zstd.ZstdException;
+import java.lang.ref.Cleaner;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -8,12 +11,42 @@ import org.jspecify.annotations.Nullable;
  * declared size: the library writes into that buffer only and reports an error when the frame
  * needs more, so neither a bomb nor a frame header that declares a huge size or window allocates
  * anything beyond it.
+ *
+ * <p>Contexts are kept per thread: zstd-jni's one-shot static calls make and free a native context
+ * on every call, which costs more than decompressing a 1 KB value. A thread's context is freed
+ * when the thread is gone (a {@link Cleaner} on its holder: zstd-jni's contexts have no finalizer).
  */
 final class Zstd implements Compressor {
   static final byte MARKER = 2;
   static final int DEFAULT_LEVEL = 3;
 
+  private static final Cleaner CLEANER = Cleaner.create();
+  private static final ThreadLocal<Decompressing> DECOMPRESSING =
+      ThreadLocal.withInitial(Decompressing::new);
+
+  /** One thread's decompression context, closed once the holder is unreachable. */
+  private static final class Decompressing {
+    final ZstdDecompressCtx context = new ZstdDecompressCtx();
+
+    Decompressing() {
+      ZstdDecompressCtx owned = context;
+      CLEANER.register(this, owned::close);
+    }
+  }
+
+  /** One thread's compression context at this compressor's level. */
+  private static final class Compressing {
+    final ZstdCompressCtx context = new ZstdCompressCtx();
+
+    Compressing(int level) {
+      context.setLevel(level);
+      ZstdCompressCtx owned = context;
+      CLEANER.register(this, owned::close);
+    }
+  }
+
   private final int level;
+  private final ThreadLocal<Compressing> compressing;
 
   Zstd(int level) {
     // The first touch of the class loads the native library (a file extracted to a temporary
@@ -24,6 +57,8 @@ final class Zstd implements Compressor {
           + ", was " + level);
     }
     this.level = level;
+    this.compressing = ThreadLocal.withInitial(() -> new Compressing(level));
+    DECOMPRESSING.get(); // the native library and a first context, now rather than on a read
   }
 
   @Override
@@ -38,31 +73,24 @@ final class Zstd implements Compressor {
 
   @Override
   public int compress(byte[] src, int off, int len, byte[] dest, int destOff) {
-    long made;
     try {
-      made = com.github.luben.zstd.Zstd.compressByteArray(dest, destOff, dest.length - destOff,
-          src, off, len, level);
+      return compressing.get().context.compressByteArray(dest, destOff, dest.length - destOff,
+          src, off, len);
     } catch (ZstdException e) {
       throw new IllegalStateException("Zstandard cannot compress: " + e.getMessage(), e);
     }
-    if (com.github.luben.zstd.Zstd.isError(made)) {
-      throw new IllegalStateException("Zstandard cannot compress: "
-          + com.github.luben.zstd.Zstd.getErrorName(made));
-    }
-    return (int) made;
   }
 
   @Override
   public void decompress(byte[] src, int off, int len, byte[] dest) {
-    long made;
+    int made;
     try {
-      // Errors come back as a ZstdException in this zstd-jni, as an error code in older ones.
-      made = com.github.luben.zstd.Zstd.decompressByteArray(dest, 0, dest.length, src, off, len);
+      made = DECOMPRESSING.get().context.decompressByteArray(dest, 0, dest.length, src, off,
+          len);
     } catch (ZstdException e) {
+      // A one-shot decompression starts from a fresh frame, but leave nothing of a bad one behind.
+      DECOMPRESSING.get().context.reset();
       throw malformed(dest.length, e.getMessage(), e);
-    }
-    if (com.github.luben.zstd.Zstd.isError(made)) {
-      throw malformed(dest.length, com.github.luben.zstd.Zstd.getErrorName(made), null);
     }
     if (made != dest.length) {
       throw new IllegalArgumentException("Zstandard data expands to " + made + " bytes, not the "
@@ -70,8 +98,8 @@ final class Zstd implements Compressor {
     }
   }
 
-  private static IllegalArgumentException malformed(int declared, String why,
-      @Nullable Throwable cause) {
+  private static IllegalArgumentException malformed(int declared, @Nullable String why,
+      Throwable cause) {
     return new IllegalArgumentException("Zstandard data is malformed or expands past the "
         + declared + " bytes its header declares: " + why, cause);
   }

@@ -67,7 +67,7 @@ public final class ValueSizeBenchmark {
     for (String size : SIZES.split(",")) {
       int bytes = Integer.parseInt(size.strip());
       int keys = Math.max(16, Math.min(2_000, 4_000_000 / bytes));
-      int reads = Math.max(1_500, Math.min(40_000, 160_000_000 / bytes));
+      int reads = Math.max(4_000, Math.min(40_000, 160_000_000 / bytes));
       System.out.println();
       run(store, raw, variants, bytes, keys, reads);
     }
