@@ -5,7 +5,8 @@ package dev.cacheaside.core;
  * twice in one window counts once).
  *
  * @param warmed keys loaded from the database with a value and stored (unless a write's
- *     invalidation took their lease meanwhile: then the newer write wins, as on any read)
+ *     invalidation took their lease meanwhile: then the newer write wins, as on any read; or the
+ *     store failed: then they were loaded and not stored, counted in the cache's store errors)
  * @param notFound keys the loader did not return, stored as "not found" for the negative TTL
  * @param skipped keys already cached (or loaded meanwhile by another caller or instance): not
  *     loaded again
