@@ -24,12 +24,8 @@ final class BulkRead<K, V> {
     Objects.requireNonNull(loader, "loader must not be null");
     Objects.requireNonNull(order, "order must not be null");
     CacheSettings.Bulk options = services.settings().bulk();
-    Namespace<K> namespace = services.namespace();
     BulkLoads<K, V> loads = new BulkLoads<>(services, loader);
-    Flux<List<BulkWindow.Request<K>>> windows = Flux.<K>from(keys)
-        .map(key -> new BulkWindow.Request<>(key, namespace.entryKey(key)))
-        .bufferTimeout(options.windowSize(), options.windowTime(),
-            services.settings().scheduler(), true);
+    Flux<List<BulkWindow.Request<K>>> windows = windows(keys);
     Flux<BulkResult<K, V>> results = order == BulkOrder.COMPLETION
         ? windows.flatMap(w -> new BulkWindow<>(services, loads, w, order).completionOrder(),
             options.concurrency())
@@ -46,5 +42,15 @@ final class BulkRead<K, V> {
         sink.next(result);
       }
     });
+  }
+
+  /** The key stream as windows of requests: formatted as they arrive, cut by size and time. */
+  Flux<List<BulkWindow.Request<K>>> windows(Publisher<? extends K> keys) {
+    CacheSettings.Bulk options = services.settings().bulk();
+    Namespace<K> namespace = services.namespace();
+    return Flux.<K>from(keys)
+        .map(key -> new BulkWindow.Request<>(key, namespace.entryKey(key)))
+        .bufferTimeout(options.windowSize(), options.windowTime(),
+            services.settings().scheduler(), true);
   }
 }

@@ -85,6 +85,14 @@ final class BulkWindow<K, V> {
         .map(i -> slots.get(i).result(requests.get(i).key())));
   }
 
+  /**
+   * Every distinct key of the window, answered, in batches, not counted as reads: a warm reports
+   * its own counts, and its look-ups are not the traffic's hits and misses.
+   */
+  Flux<List<BulkSlot<K, V>>> uncountedAnswers() {
+    return answers();
+  }
+
   private void count(List<BulkSlot<K, V>> batch) {
     BulkSlot.count(batch, services.stats());
   }

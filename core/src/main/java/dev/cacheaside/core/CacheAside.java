@@ -133,6 +133,45 @@ public interface CacheAside<K, V> extends CacheStatsSource {
       BulkOrder order);
 
   /**
+   * Warms the cache: loads and stores the keys of {@code keys} that are not cached, through the
+   * bulk path, so a deploy script or a start-up hook can fill the cache before traffic arrives.
+   *
+   * <pre>{@code
+   * products.warm(repo.hottestIds(1_000), byIds, WarmOptions.defaults().withMaxConcurrentLoads(2))
+   *     .doOnNext(p -> log.info("warming: {} warmed, {} skipped, {} failed",
+   *         p.warmed(), p.skipped(), p.failed()))
+   *     .last()
+   *     .block(Duration.ofMinutes(5));   // in a start-up hook, before the server binds
+   * }</pre>
+   *
+   * <p>Nothing happens until subscription. The keys are read exactly as
+   * {@link #cacheAsideAll(Publisher, BulkLoader, BulkOrder) cacheAsideAll} reads them: in windows,
+   * one multi-get per window, keys already cached skipped (not loaded, and not counted as the
+   * cache's hits), the rest under leases and stored with compare-and-set, so a write whose
+   * invalidation comes after a warm load began wins: the warm's older value is not stored. Keys
+   * another caller or instance is loading are waited for, not loaded twice.
+   *
+   * <p>The database is protected: at most {@link WarmOptions#maxConcurrentLoads()} calls of
+   * {@code loader} run at once (chunks, early refreshes and all), and at most
+   * {@link WarmOptions#maxKeysPerSecond()} keys are taken from {@code keys} per second.
+   *
+   * <p>Emits a cumulative {@link WarmProgress} after each answered batch of keys (at least one,
+   * {@link WarmProgress#NONE} for no keys), then completes. A failed load is counted in
+   * {@link WarmProgress#failed()} and the warm goes on; a key the key format rejects, or an error
+   * of {@code keys}, ends the Flux with that error. Cancelling stops taking keys; windows already
+   * started finish (their loads may be shared with concurrent reads) and use or release their
+   * leases, so no lease of the warm is left behind.
+   *
+   * @param keys the keys to warm, not null; pulled as the warm goes
+   * @param loader loads the values of a chunk of keys
+   * @param options the caps on concurrent loads and keys per second
+   * @return the progress, as it goes
+   * @throws NullPointerException at once if an argument is null
+   */
+  Flux<WarmProgress> warm(Publisher<? extends K> keys, BulkLoader<K, V> loader,
+      WarmOptions options);
+
+  /**
    * Deletes the cached entry of {@code key} and its lease, so that no load that began before can
    * store its value afterwards, and forgets any read of it in flight in this JVM. Completes when
    * the store confirmed the delete; errors with the store's error.

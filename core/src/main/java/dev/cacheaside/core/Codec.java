@@ -37,6 +37,20 @@ public interface Codec<V> {
         : Arrays.copyOfRange(bytes, offset, offset + length));
   }
 
+  /**
+   * This codec as used by a cache whose values may be at most {@code maxValueBytes} long; the
+   * cache calls it once, when it is built, and uses the codec returned. The default returns this
+   * codec. A codec whose {@link #decode} can produce more bytes than it is given (a decompressing
+   * one) returns a copy that refuses to, so a small entry that declares or expands to a huge value
+   * is a corrupt entry (a miss), never an {@link OutOfMemoryError}.
+   *
+   * @param maxValueBytes the cache's {@code maxValueBytes}, positive
+   * @return the codec the cache uses, never {@code null}
+   */
+  default Codec<V> withMaxValueBytes(int maxValueBytes) {
+    return this;
+  }
+
   /** A codec for strings as UTF-8. */
   static Codec<String> utf8() {
     return Utf8Codec.INSTANCE;

@@ -13,7 +13,7 @@ import reactor.core.publisher.Mono;
 
 /**
  * The one implementation of {@link CacheAside}: a façade over the engine's floors (see
- * ARCHITECTURE.md). Reads go to {@link SingleRead} and {@link BulkRead}; invalidations are here,
+ * ARCHITECTURE.md). Reads go to {@link SingleRead} and {@link BulkRead}, warming to {@link BulkWarm}; invalidations are here,
  * since they are one store call and the forgetting of what is in flight.
  */
 final class DefaultCacheAside<K, V> implements CacheAside<K, V> {
@@ -22,6 +22,7 @@ final class DefaultCacheAside<K, V> implements CacheAside<K, V> {
   private final Namespace<K> namespace;
   private final SingleRead<K, V> reads;
   private final BulkRead<K, V> bulk;
+  private final BulkWarm<K, V> warming;
 
   DefaultCacheAside(CacheSettings<K, V> given) {
     this.services = Services.of(given);
@@ -29,6 +30,7 @@ final class DefaultCacheAside<K, V> implements CacheAside<K, V> {
     this.namespace = services.namespace();
     this.reads = new SingleRead<>(services);
     this.bulk = new BulkRead<>(services);
+    this.warming = new BulkWarm<>(services, bulk);
   }
 
   @Override
@@ -62,6 +64,12 @@ final class DefaultCacheAside<K, V> implements CacheAside<K, V> {
   public Flux<BulkResult<K, V>> cacheAsideAll(Publisher<? extends K> keys,
       BulkLoader<K, V> loader, BulkOrder order) {
     return bulk.read(keys, loader, order);
+  }
+
+  @Override
+  public Flux<WarmProgress> warm(Publisher<? extends K> keys, BulkLoader<K, V> loader,
+      WarmOptions options) {
+    return warming.warm(keys, loader, options);
   }
 
   @Override

@@ -25,7 +25,10 @@ final class Entries<V> {
 
   Entries(CacheSettings<?, V> settings, StoreClock clock, StatsCounter stats) {
     this.cacheName = settings.name();
-    this.codec = settings.codec();
+    // A decompressing codec learns the bound here, so what it may expand to and what may be
+    // stored are the same limit.
+    this.codec = Objects.requireNonNull(settings.codec().withMaxValueBytes(
+        settings.maxValueBytes()), "withMaxValueBytes returned null");
     this.clock = clock;
     this.ttl = settings.ttl();
     this.ttlJitter = settings.ttlJitter();

@@ -10,6 +10,50 @@ class CodecTest {
   record Product(long id, String name, long priceCents) {}
 
   @Test
+  void withMaxValueBytes_isCalledOnceAtBuild_withTheCachesBound_andItsResultIsUsed() {
+    java.util.List<Integer> bounds = new java.util.concurrent.CopyOnWriteArrayList<>();
+    Codec<String> bounded = new Codec<>() {
+      @Override
+      public byte[] encode(String value) {
+        return ("bounded:" + value).getBytes(StandardCharsets.UTF_8);
+      }
+
+      @Override
+      public String decode(byte[] bytes) {
+        return new String(bytes, StandardCharsets.UTF_8);
+      }
+    };
+    Codec<String> given = new Codec<>() {
+      @Override
+      public byte[] encode(String value) {
+        throw new AssertionError("the codec given to the builder is not the one used");
+      }
+
+      @Override
+      public String decode(byte[] bytes) {
+        throw new AssertionError("the codec given to the builder is not the one used");
+      }
+
+      @Override
+      public Codec<String> withMaxValueBytes(int maxValueBytes) {
+        bounds.add(maxValueBytes);
+        return bounded;
+      }
+    };
+    CacheAside<Integer, String> cache = CacheAside.<Integer, String>builder("c")
+        .store(dev.cacheaside.core.spi.InMemoryCacheStore.builder().build()).codec(given)
+        .maxValueBytes(4096).build();
+
+    assertThat(bounds).containsExactly(4096);
+    cache.cacheAside(1, k -> reactor.core.publisher.Mono.just("one"))
+        .block(java.time.Duration.ofSeconds(10));
+    assertThat(cache.cacheAside(1, k -> reactor.core.publisher.Mono.just("loaded"))
+        .block(java.time.Duration.ofSeconds(10))).isEqualTo("bounded:one");
+    assertThat(Codec.utf8().withMaxValueBytes(1)).as("the default: the codec itself")
+        .isSameAs(Codec.utf8());
+  }
+
+  @Test
   void json_roundTripsRecords() {
     JsonCodec<Product> codec = JsonCodec.of(Product.class);
     Product p = new Product(42, "Lamp", 1999);

@@ -19,6 +19,9 @@ import tools.jackson.databind.json.JsonMapper;
  * <pre>{@code
  * Codec<Product> products = JacksonCodec.json(Product.class);               // a default JsonMapper
  * Codec<Product> same = JacksonCodec.of(Product.class, applicationJsonMapper);
+ * Codec<Product> smaller = JacksonCodec.smile(Product.class);   // needs jackson-dataformat-smile
+ * Codec<Product> cbor = JacksonCodec.cbor(Product.class);       // needs jackson-dataformat-cbor
+ * Codec<Product> tuned = JacksonCodec.of(Product.class, SmileMapper.builder().build());
  * Codec<List<Product>> lists = JacksonCodec.of(
  *     mapper.getTypeFactory().constructCollectionType(List.class, Product.class), mapper);
  * }</pre>
@@ -38,6 +41,15 @@ import tools.jackson.databind.json.JsonMapper;
  *       it one (it would make the stored bytes name the classes to instantiate).</li>
  * </ul>
  *
+ * <h2>Binary formats</h2>
+ * Smile and CBOR are Jackson's binary encodings of the same data model as JSON: the same
+ * annotations and the same mapping, so switching a cache from JSON to one of them changes the
+ * bytes, not the code (raise the cache's {@code schemaVersion} when switching: the old entries
+ * are then misses, not corrupt entries). Each format is an optional dependency of this module:
+ * add {@code tools.jackson.dataformat:jackson-dataformat-smile} or {@code -cbor} (the version of
+ * your Jackson 3 BOM). Neither adds type information, and neither reads a class name from the
+ * bytes.
+ *
  * <p>A value that cannot be written throws from {@link #encode} (the core then fails the call and
  * stores nothing); bytes that cannot be read, or that hold JSON {@code null}, throw from
  * {@code decode} (the core treats the entry as corrupt: a miss, the entry deleted).
@@ -51,9 +63,11 @@ public final class JacksonCodec<V> implements Codec<V> {
   private final ObjectReader reader;
   private final ObjectWriter writer;
   private final JavaType type;
+  private final String format;
 
   private JacksonCodec(ObjectMapper mapper, JavaType type) {
     this.type = type;
+    this.format = mapper.tokenStreamFactory().getFormatName();
     // Entries outlive deployments, both ways round in a rolling deploy: a newer build may have
     // added properties (skipped here even if the application's mapper fails on them for its HTTP
     // bodies), and an older build wrote entries without the newer build's primitive fields
@@ -69,6 +83,29 @@ public final class JacksonCodec<V> implements Codec<V> {
    */
   public static <V> JacksonCodec<V> json(Class<V> type) {
     return of(type, DEFAULT_MAPPER);
+  }
+
+  /**
+   * A Smile codec for {@code type}: Jackson's binary JSON, with a default {@code SmileMapper}
+   * (plus the modules found on the class path). Smaller than JSON and faster to read, with the
+   * same mapping; property names repeated within one value are written once.
+   *
+   * @throws IllegalStateException at once when {@code jackson-dataformat-smile} is not on the
+   *     class path
+   */
+  public static <V> JacksonCodec<V> smile(Class<V> type) {
+    return of(type, BinaryFormats.smile());
+  }
+
+  /**
+   * A CBOR codec for {@code type} (RFC 8949), with a default {@code CBORMapper} (plus the modules
+   * found on the class path): a standard binary format other languages read too.
+   *
+   * @throws IllegalStateException at once when {@code jackson-dataformat-cbor} is not on the
+   *     class path
+   */
+  public static <V> JacksonCodec<V> cbor(Class<V> type) {
+    return of(type, BinaryFormats.cbor());
   }
 
   /**
@@ -141,6 +178,6 @@ public final class JacksonCodec<V> implements Codec<V> {
 
   @Override
   public String toString() {
-    return "JacksonCodec[" + type + "]";
+    return "JacksonCodec[" + format + ", " + type + "]";
   }
 }

@@ -1,6 +1,6 @@
 /**
- * Codecs on Jackson 3 ({@code tools.jackson}): {@link dev.cacheaside.jackson.JacksonCodec}.
- * Binary formats on Jackson 3 (Smile, CBOR) belong here too.
+ * Codecs on Jackson 3 ({@code tools.jackson}): {@link dev.cacheaside.jackson.JacksonCodec}, for
+ * JSON and, with their optional dependencies, the binary Smile and CBOR formats.
  */
 @NullMarked
 package dev.cacheaside.jackson;

@@ -181,7 +181,7 @@ class BulkIT {
 
   private static Set<String> leases(RedisFixture redis) {
     Set<String> leases = new HashSet<>();
-    redis.servers().forEach(server -> ScanIterator.scan(server, ScanArgs.Builder.matches("*:lease"))
+    redis.servers().forEach(server -> ScanIterator.scan(server, ScanArgs.Builder.matches("ca:*:l"))
         .forEachRemaining(leases::add));
     return leases;
   }

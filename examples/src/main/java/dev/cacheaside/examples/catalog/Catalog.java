@@ -8,6 +8,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.cacheaside.core.BulkOrder;
 import dev.cacheaside.core.BulkResult;
 import dev.cacheaside.core.CacheAside;
+import dev.cacheaside.core.WarmOptions;
+import dev.cacheaside.core.WarmProgress;
 import dev.cacheaside.core.stats.CacheAsideMetrics;
 import dev.cacheaside.core.spi.CacheStore;
 import dev.cacheaside.core.JsonCodec;
@@ -76,6 +78,11 @@ import reactor.util.Loggers;
  * invalidates the product after the commit, so a read that follows a {@code PUT} sees it.
  */
 public final class Catalog implements AutoCloseable {
+  /**
+   * The most concurrent queries a {@link #warm} runs: a quarter of the load bulkhead, so traffic
+   * that arrives while the cache warms still finds the database.
+   */
+  public static final int WARM_CONCURRENCY = 4;
   /** The most ids one {@link #getMany} request may ask for. */
   public static final int MAX_IDS = 100;
   /** The largest {@code PUT} body accepted, in bytes. */
@@ -155,6 +162,26 @@ public final class Catalog implements AutoCloseable {
   /** The cache of products, for inspection ({@code stats()}) and invalidation. */
   public CacheAside<Long, Product> products() {
     return products;
+  }
+
+  /**
+   * Warms the cache with the products of {@code ids} (loaded in chunks through the bulk loader,
+   * at most {@value #WARM_CONCURRENCY} queries at a time; products already cached are skipped),
+   * logging progress every 250 keys. Emits the final counts; a failed chunk is counted, not an
+   * error.
+   */
+  public Mono<WarmProgress> warm(Flux<Long> ids) {
+    long[] logged = {0};
+    return products.warm(ids, byIds, WarmOptions.defaults()
+            .withMaxConcurrentLoads(WARM_CONCURRENCY))
+        .doOnNext(progress -> {
+          if (progress.keys() - logged[0] >= 250) {
+            logged[0] = progress.keys();
+            LOG.info("warming products: {} keys, {} warmed, {} skipped, {} failed",
+                progress.keys(), progress.warmed(), progress.skipped(), progress.failed());
+          }
+        })
+        .last();
   }
 
   /**

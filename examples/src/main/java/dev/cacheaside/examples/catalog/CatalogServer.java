@@ -1,5 +1,6 @@
 package dev.cacheaside.examples.catalog;
 
+import dev.cacheaside.core.WarmProgress;
 import dev.cacheaside.testing.TestPostgres;
 import dev.cacheaside.testing.TestRedis;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -29,6 +30,8 @@ import reactor.netty.http.server.HttpServerResponse;
 public final class CatalogServer {
   /** The port {@link #main} listens on unless told otherwise. */
   public static final int DEFAULT_PORT = 8080;
+  /** The number of hottest products {@link #main} warms the cache with before it serves. */
+  public static final int DEFAULT_WARM = 1_000;
   /** The number of products {@link #main} seeds. */
   public static final int DEFAULT_PRODUCTS = 1_000;
 
@@ -60,9 +63,10 @@ public final class CatalogServer {
   /**
    * Starts the catalog service on embedded Redis and PostgreSQL (or those named by
    * {@code CACHE_ASIDE_REDIS_URI} and {@code CACHE_ASIDE_PG_URL}), seeds the {@code products}
-   * table and serves until the process is stopped. The port is the first argument, else the
-   * system property {@code catalog.port}, else {@value #DEFAULT_PORT}; the host is
-   * {@code catalog.host} (default {@code 127.0.0.1}).
+   * table, warms the cache with the {@value #DEFAULT_WARM} hottest products (system property
+   * {@code catalog.warm}), and serves until the process is stopped. The port is the first
+   * argument, else the system property {@code catalog.port}, else {@value #DEFAULT_PORT}; the
+   * host is {@code catalog.host} (default {@code 127.0.0.1}).
    */
   public static void main(String[] args) {
     launch(args, "Reactor Netty", CatalogServer::start);
@@ -94,6 +98,15 @@ public final class CatalogServer {
         inserted);
 
     Catalog catalog = Catalog.create(redis.client(), pool);
+    // Warm before binding: the first requests after a deploy or a Redis flush are then hits, not
+    // a burst of misses at the database.
+    int hottest = Integer.getInteger("catalog.warm", DEFAULT_WARM);
+    long warmStart = System.nanoTime();
+    WarmProgress warmed = catalog.warm(ProductTable.hottest(pool, hottest)).block();
+    System.out.printf(Locale.ROOT, "cache warmed with the %d hottest products in %d ms: %d"
+            + " loaded, %d already cached, %d not found, %d failed%n", hottest,
+        (System.nanoTime() - warmStart) / 1_000_000, warmed.warmed(), warmed.skipped(),
+        warmed.notFound(), warmed.failed());
     DisposableServer disposable = server.start(catalog, host, port);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       disposable.disposeNow();

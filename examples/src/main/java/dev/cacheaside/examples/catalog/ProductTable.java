@@ -65,6 +65,22 @@ public final class ProductTable {
     return new Product(id, name, 100 + (id * 37) % 9900);
   }
 
+  /**
+   * The ids of the {@code n} most requested products, hottest first, for warming the cache at
+   * start-up. The seeded table keeps no sales or page views; the demo's traffic picks ids on a Zipf
+   * curve whose hottest ids are the lowest, so id order is this catalog's popularity. A real
+   * service would rank by orders or views here (or read yesterday's top keys from its logs).
+   */
+  public static Flux<Long> hottest(ConnectionFactory db, int n) {
+    return Flux.usingWhen(db.create(),
+        connection -> Flux.from(connection
+                .createStatement("SELECT id FROM products ORDER BY id LIMIT $1").bind(0, n)
+                .execute())
+            .flatMap(result -> result.map((row, metadata) ->
+                Objects.requireNonNull(row.get("id", Long.class), "id"))),
+        Connection::close);
+  }
+
   /** The loader of one product by id ({@code WHERE id = $1}), for {@code cacheAside}. */
   public static Function<Long, Mono<Product>> byId(ConnectionFactory db) {
     return R2dbcLoaders.byId(db, "SELECT " + COLUMNS + " FROM products WHERE id = $1",

@@ -40,6 +40,11 @@ public final class CatalogFixture implements AutoCloseable {
     return new CatalogFixture(redis, db);
   }
 
+  /** The pool over the seeded schema. */
+  public ConnectionFactory pool() {
+    return pool;
+  }
+
   /** The catalog. */
   public Catalog catalog() {
     return catalog;

@@ -4,6 +4,8 @@ import dev.cacheaside.core.BulkLoader;
 import dev.cacheaside.core.BulkOrder;
 import dev.cacheaside.core.BulkResult;
 import dev.cacheaside.core.CacheAside;
+import dev.cacheaside.core.WarmOptions;
+import dev.cacheaside.core.WarmProgress;
 import dev.cacheaside.core.stats.CacheStats;
 import java.util.Collection;
 import java.util.List;
@@ -49,7 +51,7 @@ import reactor.core.publisher.Mono;
  *       {@link CacheStats#invalidationFailures()} and logged).</li>
  *   <li>{@link #writeThenInvalidate}: runs the write in the transaction, then registers the
  *       invalidation; on rollback nothing is invalidated.</li>
- *   <li>Reads and {@link #bumpGeneration()} run at once, as outside.</li>
+ *   <li>Reads, {@link #warm} and {@link #bumpGeneration()} run at once, as outside.</li>
  * </ul>
  * The transaction is found in the subscriber's Reactor {@code Context}, so subscribe to these
  * publishers inside the transactional flow (return them from the {@code @Transactional} method,
@@ -120,6 +122,12 @@ public final class TransactionAwareCacheAside<K, V> implements CacheAside<K, V> 
   public Flux<BulkResult<K, V>> cacheAsideAll(Publisher<? extends K> keys, BulkLoader<K, V> loader,
       BulkOrder order) {
     return delegate.cacheAsideAll(keys, loader, order);
+  }
+
+  @Override
+  public Flux<WarmProgress> warm(Publisher<? extends K> keys, BulkLoader<K, V> loader,
+      WarmOptions options) {
+    return delegate.warm(keys, loader, options);
   }
 
   /**
