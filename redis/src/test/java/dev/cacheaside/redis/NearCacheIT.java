@@ -249,6 +249,27 @@ class NearCacheIT {
         () -> a.stats().nearCache().size() == 0 && a.stats().nearCache().flushes() > flushes);
   }
 
+  /**
+   * Without leases every store is a plain {@code set}: a refresh on another instance replaces the
+   * value in Redis, and the near copy of the old one must go as it does after a leased replace.
+   */
+  @ParameterizedTest
+  @EnumSource(Topology.class)
+  void leasesOff_aRefreshOnAnotherInstanceReplacesTheValue_dropsTheCopy(Topology topology) {
+    flush(topology);
+    CacheAside<String, String> a = builder(store(topology)).leases(false)
+        .nearCache(NearCache.ofEntries(10_000)).build();
+    awaitLive(a);
+    // Refreshes once a millionth of the 5 minute lifetime has passed: on its first hits.
+    CacheAside<String, String> b = builder(store(topology)).leases(false)
+        .earlyRefresh(dev.cacheaside.core.EarlyRefresh.ahead(0.000001)).build();
+    fill(a, "k", "v1");
+    assertThat(a.stats().nearCache().size()).isEqualTo(1);
+    Poll.until("the refresh on b replaced v1 in Redis", WAIT,
+        () -> "v2".equals(read(b, "k", "v2")));
+    Poll.until("a's copy of v1 dropped", WAIT, () -> "v2".equals(read(a, "k", "unused")));
+  }
+
   @Test
   void pubSubConnectionKilled_flushesAndBypasses_thenRecovers() {
     flush(Topology.STANDALONE);
