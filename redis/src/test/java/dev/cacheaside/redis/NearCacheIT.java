@@ -165,6 +165,45 @@ class NearCacheIT {
     assertThat(read(near, "k", "v2")).isEqualTo("v2");
   }
 
+  /**
+   * A stream that stops without a disconnect (Redis or the network frozen: replies and messages
+   * held, the TCP connection open) is a broken stream too: the announcement of a delete made
+   * through another path is held with it, so the tier must stop answering.
+   */
+  @Test
+  void streamFrozenWithoutADisconnect_bypassesTheTier() throws Exception {
+    TestRedis redis = TestRedis.get();
+    redis.flushAll();
+    RedisURI uri = redis.uri();
+    RedisProxy proxy = new RedisProxy(uri.getHost(), uri.getPort());
+    RedisURI proxied = redis.uri();
+    proxied.setHost("127.0.0.1");
+    proxied.setPort(proxy.port());
+    RedisClient proxiedClient = RedisClient.create(redis.client().getResources(), proxied);
+    closing.add(proxy::close);
+    closing.add(proxiedClient::shutdown);
+    // Both connections through the proxy: holding its replies freezes commands and messages.
+    RedisCacheStore store = RedisCacheStore.builder()
+        .connection(proxiedClient.connect(RedisCacheStore.codec()))
+        .pubSub(proxiedClient.connectPubSub(RedisCacheStore.codec()))
+        .build();
+    closing.add(store);
+    CacheAside<String, String> near = builder(store).storeTimeout(Duration.ofMillis(500))
+        .nearCache(NearCache.ofEntries(10_000)).build();
+    awaitLive(near);
+    CacheAside<String, String> writer = builder(store(Topology.STANDALONE)).build();
+    fill(near, "k", "v1");
+    assertThat(near.stats().nearCache().size()).isOne();
+
+    proxy.holdReplies();
+    // The row changes and the writer invalidates on a Redis it reaches: the delete is done and
+    // announced, and the announcement waits in the proxy.
+    writer.writeThenInvalidate("k", Mono.just("row updated")).block(WAIT);
+    Poll.until("the frozen stream noticed", WAIT, () -> near.stats().nearCache().bypassing());
+    assertThat(read(near, "k", "v2")).as("not the copy of the deleted value").isEqualTo("v2");
+    proxy.releaseReplies();
+  }
+
   private static long getCalls(StatefulRedisConnection<String, String> admin) {
     for (String line : admin.sync().info("commandstats").split("\r?\n")) {
       if (line.startsWith("cmdstat_get:")) {
