@@ -2,6 +2,7 @@ package dev.cacheaside.redis;
 
 import dev.cacheaside.core.spi.InvalidationListener;
 import io.lettuce.core.RedisChannelHandler;
+import io.lettuce.core.RedisCommandExecutionException;
 import io.lettuce.core.RedisConnectionStateListener;
 import io.lettuce.core.pubsub.RedisPubSubAdapter;
 import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
@@ -12,6 +13,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import org.jspecify.annotations.Nullable;
 import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
 import reactor.util.Logger;
 import reactor.util.Loggers;
@@ -103,7 +105,9 @@ final class Invalidations extends RedisPubSubAdapter<String, byte[]>
           .concatMap(tick -> connection.reactive().ping()
               .timeout(PING_DEADLINE, Schedulers.parallel())
               .map(pong -> true)
-              .onErrorReturn(false), 1)
+              // An error reply is an answer too (a server or proxy that refuses PING in pub/sub
+              // mode is still delivering); only silence or a broken connection is a break.
+              .onErrorResume(e -> Mono.just(e instanceof RedisCommandExecutionException)), 1)
           .subscribe(this::answered);
       synchronized (lock) {
         if (closed) {

@@ -204,6 +204,26 @@ class NearCacheIT {
     proxy.releaseReplies();
   }
 
+  /**
+   * The heartbeat's PING is answered (not refused, not left unmatched) on a subscribed
+   * connection in either protocol.
+   */
+  @ParameterizedTest
+  @EnumSource(io.lettuce.core.protocol.ProtocolVersion.class)
+  void heartbeatPing_isAnsweredOnASubscribedConnection(
+      io.lettuce.core.protocol.ProtocolVersion protocol) {
+    RedisClient client = RedisClient.create(TestRedis.get().client().getResources(),
+        TestRedis.get().uri());
+    client.setOptions(io.lettuce.core.ClientOptions.builder().protocolVersion(protocol).build());
+    closing.add(client::shutdown);
+    io.lettuce.core.pubsub.StatefulRedisPubSubConnection<String, byte[]> pubSub =
+        client.connectPubSub(RedisCacheStore.codec());
+    pubSub.sync().subscribe(Invalidations.CHANNEL);
+    // RESP3 answers PONG; RESP2 answers ["pong", ""], which Lettuce reads as "": an answer
+    // either way, which is all the heartbeat asks.
+    assertThat(pubSub.reactive().ping().block(WAIT)).isIn("PONG", "");
+  }
+
   private static long getCalls(StatefulRedisConnection<String, String> admin) {
     for (String line : admin.sync().info("commandstats").split("\r?\n")) {
       if (line.startsWith("cmdstat_get:")) {
