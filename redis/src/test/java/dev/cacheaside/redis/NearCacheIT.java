@@ -205,6 +205,49 @@ class NearCacheIT {
   }
 
   /**
+   * Keys whose escaped forms look alike (a brace, its escape written literally, an escaped
+   * percent) and foreign messages on the channel: an announcement drops exactly its own key, and
+   * garbage drops nothing.
+   */
+  @ParameterizedTest
+  @EnumSource(Topology.class)
+  void craftedKeysAndForeignMessages_dropExactlyTheAnnouncedKey(Topology topology) {
+    flush(topology);
+    RedisCacheStore nearStore = store(topology);
+    CacheAside<String, String> near = near(nearStore);
+    CacheAside<String, String> writer = builder(store(topology)).build();
+    List<String> keys = List.of("a{b}", "a%7Bb%7D", "a%257Bb%257D", "}ca:{x}", "%", "%7");
+    for (String key : keys) {
+      fill(near, key, "v1:" + key);
+    }
+    assertThat(near.stats().nearCache().size()).isEqualTo(keys.size());
+    long flushes = near.stats().nearCache().flushes();
+    long messages = near.stats().nearCache().invalidationMessages();
+    try (StatefulRedisConnection<String, String> admin = topology == Topology.STANDALONE
+        ? TestRedis.get().client().connect() : null) {
+      if (admin != null) {
+        for (String garbage : List.of("}}}", "ca:{", "ca:{}", "ca:g:{}", "%7B}", "ca:{near}",
+            "ca:g:{other}", "ca:{near:%7")) {
+          admin.sync().publish(Invalidations.CHANNEL, garbage);
+        }
+      }
+    }
+    writer.invalidate("a%7Bb%7D").block(WAIT);
+    Poll.until("the announcement of a%7Bb%7D processed", WAIT,
+        () -> near.stats().nearCache().size() == keys.size() - 1);
+    assertThat(near.stats().nearCache().invalidationMessages()).isGreaterThan(messages);
+    assertThat(near.stats().nearCache().flushes()).as("no flush").isEqualTo(flushes);
+    assertThat(near.stats().nearCache().bypassing()).isFalse();
+    long hits = near.stats().nearCache().hits();
+    for (String key : keys) {
+      assertThat(read(near, key, "v2:" + key)).as(key)
+          .isEqualTo(key.equals("a%7Bb%7D") ? "v2:" + key : "v1:" + key);
+    }
+    assertThat(near.stats().nearCache().hits()).as("the others still near hits")
+        .isEqualTo(hits + keys.size() - 1);
+  }
+
+  /**
    * The heartbeat's PING is answered (not refused, not left unmatched) on a subscribed
    * connection in either protocol.
    */
