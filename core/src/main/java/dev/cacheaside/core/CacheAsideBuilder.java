@@ -365,7 +365,11 @@ public final class CacheAsideBuilder<K, V> {
    * {@code InMemoryCacheStore}); {@link #build()} fails otherwise.
    */
   public CacheAsideBuilder<K, V> nearCache(NearCache nearCache) {
-    this.nearCache = Objects.requireNonNull(nearCache, "nearCache must not be null");
+    Objects.requireNonNull(nearCache, "nearCache must not be null");
+    if (this.nearCache != null) {
+      throw new IllegalStateException("nearCache was already set to " + this.nearCache);
+    }
+    this.nearCache = nearCache;
     return this;
   }
 

@@ -218,6 +218,58 @@ class NearCacheTest {
         .hasValue(getAllKeys + 1);
   }
 
+  /** The race of a bulk read: its reply held while one of its keys is invalidated elsewhere. */
+  @Test
+  void bulkRace_valuesFetchedBeforeAnInvalidation_onlyTheUnchangedAreInstalled() {
+    read(other, "a", "a1");
+    read(other, "b", "b1");
+    gate.hold();
+    Sinks.One<Map<String, String>> first = Sinks.one();
+    near.cacheAsideAll(reactor.core.publisher.Flux.just("a", "b"),
+            BulkLoader.fromMap(keys -> Mono.just(Map.<String, String>of())))
+        .collectMap(BulkResult::key, r -> Objects.requireNonNull(r.value()))
+        .subscribe(first::tryEmitValue);
+    dev.cacheaside.testing.Poll.until("the bulk read ran and its reply is held", WAIT,
+        () -> gate.heldReads() == 1);
+
+    other.invalidate("a").block(WAIT);
+    gate.release();
+
+    assertThat(first.asMono().block(WAIT)).containsExactlyInAnyOrderEntriesOf(
+        Map.of("a", "a1", "b", "b1"));
+    assertThat(near.stats().nearCache().size()).as("b only: a was invalidated meanwhile")
+        .isEqualTo(1);
+    assertThat(read(near, "a", "a2")).isEqualTo("a2");
+    int gets = counted.gets.get();
+    assertThat(read(near, "b", "unused")).isEqualTo("b1");
+    assertThat(counted.gets).as("b is a near hit").hasValue(gets);
+  }
+
+  /**
+   * A read in flight across a lost and restored stream (an invalidation of its key may have been
+   * missed in between): what it fetched is never installed, and nothing of before is served.
+   */
+  @Test
+  void readInFlightAcrossALostAndRestoredStream_installsNothing() {
+    read(other, "k", "v1");
+    read(near, "warm", "w");
+    read(near, "warm", "w");
+    gate.hold();
+    Sinks.One<String> first = Sinks.one();
+    near.cacheAside("k", k -> value("unused")).subscribe(first::tryEmitValue);
+    assertThat(gate.heldReads()).isEqualTo(1);
+    gate.listener().lost();
+    gate.listener().restored();
+    gate.release();
+
+    assertThat(first.asMono().block(WAIT)).isEqualTo("v1");
+    assertThat(near.stats().nearCache().size()).as("neither k nor the copy of before the break")
+        .isZero();
+    int gets = counted.gets.get();
+    assertThat(read(near, "warm", "unused")).isEqualTo("w");
+    assertThat(counted.gets).as("warm read from the store again").hasValue(gets + 1);
+  }
+
   @Test
   void storeWithoutAnInvalidationStream_buildFails() {
     CacheStore mute = new ForwardingCacheStore(shared) {
@@ -284,6 +336,17 @@ class NearCacheTest {
     @Override
     public Mono<byte[]> get(String key) {
       Mono<byte[]> read = super.get(key);
+      if (!holding) {
+        return read;
+      }
+      Sinks.Empty<Void> until = held;
+      return read.doOnSubscribe(s -> heldReads.incrementAndGet())
+          .materialize().delayUntil(signal -> until.asMono()).dematerialize();
+    }
+
+    @Override
+    public Mono<Map<String, byte[]>> getAll(java.util.Collection<String> keys) {
+      Mono<Map<String, byte[]>> read = super.getAll(keys);
       if (!holding) {
         return read;
       }

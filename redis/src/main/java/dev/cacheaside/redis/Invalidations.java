@@ -2,14 +2,19 @@ package dev.cacheaside.redis;
 
 import dev.cacheaside.core.spi.InvalidationListener;
 import io.lettuce.core.RedisChannelHandler;
+import io.lettuce.core.RedisCommandExecutionException;
 import io.lettuce.core.RedisConnectionStateListener;
 import io.lettuce.core.pubsub.RedisPubSubAdapter;
 import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.jspecify.annotations.Nullable;
 import reactor.core.Disposable;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Schedulers;
 import reactor.util.Logger;
 import reactor.util.Loggers;
 
@@ -32,6 +37,13 @@ import reactor.util.Loggers;
  * {@code lost} and {@code restored} at those moments; Lettuce subscribes again by itself after
  * a reconnect. The subscription is sent when the first listener registers, so a store no near
  * cache listens to receives nothing.
+ *
+ * <p>A stream can also stop without any disconnect: Redis or the network frozen, the TCP
+ * connection open and nothing arriving, announcements included, for as long as the freeze lasts.
+ * Near hits never touch Redis, so nothing else would notice. So while subscribed the connection
+ * is pinged every {@link #HEARTBEAT}; a ping not answered within {@link #PING_DEADLINE} counts
+ * as lost, and the next answered one restores: replies come in order on the connection, so every
+ * message held back with the ping was handled before its answer.
  */
 final class Invalidations extends RedisPubSubAdapter<String, byte[]>
     implements RedisConnectionStateListener {
@@ -40,11 +52,29 @@ final class Invalidations extends RedisPubSubAdapter<String, byte[]>
   /** The channel of entry changes. */
   static final String CHANNEL = "cache-aside:invalidated";
 
+  /**
+   * How often the pub/sub connection is pinged while a near cache listens.
+   */
+  static final Duration HEARTBEAT = Duration.ofSeconds(1);
+
+  /**
+   * How long a ping's answer may take before the stream counts as lost: a freeze makes near
+   * caches bypass within {@link #HEARTBEAT} plus this. Generous, since a false alarm flushes
+   * every near cache on the store (a loaded machine has answered in hundreds of milliseconds).
+   */
+  static final Duration PING_DEADLINE = Duration.ofSeconds(2);
+
   private final StatefulRedisPubSubConnection<String, byte[]> connection;
   private final List<InvalidationListener> listeners = new CopyOnWriteArrayList<>();
   private final Object lock = new Object();
   private boolean up;
+  /** Redis confirmed the subscription and the connection has not dropped since. */
+  private boolean subscribed;
+  /** The last ping was not answered in time (see {@link #HEARTBEAT}). */
+  private boolean stalled;
+  private boolean closed;
   private boolean subscribing;
+  private @Nullable Disposable heartbeat;
 
   Invalidations(StatefulRedisPubSubConnection<String, byte[]> connection) {
     this.connection = connection;
@@ -70,45 +100,83 @@ final class Invalidations extends RedisPubSubAdapter<String, byte[]>
       connection.reactive().subscribe(CHANNEL).subscribe(null, e -> LOG.warn(
           "subscribing to {} failed; near caches on this store stay bypassed: {}", CHANNEL,
           e.toString()));
+      Disposable beats = Flux.interval(HEARTBEAT, Schedulers.parallel())
+          .onBackpressureDrop()
+          .concatMap(tick -> connection.reactive().ping()
+              .timeout(PING_DEADLINE, Schedulers.parallel())
+              .map(pong -> true)
+              // An error reply is an answer too (a server or proxy that refuses PING in pub/sub
+              // mode is still delivering); only silence or a broken connection is a break.
+              .onErrorResume(e -> Mono.just(e instanceof RedisCommandExecutionException)), 1)
+          .subscribe(this::answered);
+      synchronized (lock) {
+        if (closed) {
+          beats.dispose();
+        } else {
+          heartbeat = beats;
+        }
+      }
     }
     return () -> listeners.remove(listener);
   }
 
+  /**
+   * A subscription confirmed is an answer too: whatever the connection held before it was
+   * handled.
+   */
   @Override
   public void subscribed(String channel, long count) {
     if (CHANNEL.equals(channel)) {
-      transition(true);
+      synchronized (lock) {
+        subscribed = true;
+        stalled = false;
+        update();
+      }
     }
   }
 
   @Override
   public void unsubscribed(String channel, long count) {
     if (CHANNEL.equals(channel)) {
-      transition(false);
+      synchronized (lock) {
+        subscribed = false;
+        update();
+      }
     }
   }
 
   @Override
   public void onRedisDisconnected(RedisChannelHandler<?, ?> handler) {
-    transition(false);
+    synchronized (lock) {
+      subscribed = false;
+      update();
+    }
   }
 
-  private void transition(boolean nowUp) {
+  /** A heartbeat's outcome: answered in time or not. */
+  private void answered(boolean inTime) {
     synchronized (lock) {
-      if (up == nowUp) {
-        return;
-      }
-      up = nowUp;
-      for (InvalidationListener listener : listeners) {
-        try {
-          if (nowUp) {
-            listener.restored();
-          } else {
-            listener.lost();
-          }
-        } catch (RuntimeException e) {
-          LOG.warn("an invalidation listener failed: {}", e.toString());
+      stalled = !inTime;
+      update();
+    }
+  }
+
+  /** Tells the listeners if the stream went up or down; called holding {@link #lock}. */
+  private void update() {
+    boolean nowUp = subscribed && !stalled && !closed;
+    if (up == nowUp) {
+      return;
+    }
+    up = nowUp;
+    for (InvalidationListener listener : listeners) {
+      try {
+        if (nowUp) {
+          listener.restored();
+        } else {
+          listener.lost();
         }
+      } catch (RuntimeException e) {
+        LOG.warn("an invalidation listener failed: {}", e.toString());
       }
     }
   }
@@ -149,7 +217,15 @@ final class Invalidations extends RedisPubSubAdapter<String, byte[]>
    * listeners hear {@code lost}: nothing will tell them of changes any more.
    */
   void close() {
-    transition(false);
+    Disposable beats;
+    synchronized (lock) {
+      closed = true;
+      beats = heartbeat;
+      update();
+    }
+    if (beats != null) {
+      beats.dispose();
+    }
     connection.removeListener((RedisPubSubAdapter<String, byte[]>) this);
     connection.removeListener((RedisConnectionStateListener) this);
   }

@@ -109,6 +109,23 @@ final class LeaseScripts {
       ScriptOutputType.MULTI);
 
   /**
+   * A plain store (leases off): {@code SET value PX ttl}, and, if a value was there, its value key
+   * announced on {@link Invalidations#CHANNEL} in the same atomic step, as {@link #SET_IF_LEASED}
+   * announces a replace: another instance's near cache may hold a copy of the value replaced (a
+   * refresh without leases), which nothing else would drop before its expiry. A store into an
+   * absent key announces nothing, so a miss's store costs no message. The entry's lease, if any,
+   * stays. KEYS: value; ARGV: value, ttl in ms. Reply: 0.
+   */
+  static final Script SET_ANNOUNCED = new Script("set", """
+      local replaced = redis.call('EXISTS', KEYS[1]) == 1
+      redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+      if replaced then
+        redis.pcall('PUBLISH', '%1$s', KEYS[1])
+      end
+      return 0
+      """.formatted(Invalidations.CHANNEL), ScriptOutputType.INTEGER);
+
+  /**
    * Deletes values and their leases, and announces the value keys on
    * {@link Invalidations#CHANNEL} in one message, in the same atomic step, whether or not they
    * were there: a near cache may hold a copy of a value Redis evicted. The announcement is

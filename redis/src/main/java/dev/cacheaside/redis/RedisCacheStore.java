@@ -6,7 +6,6 @@ import dev.cacheaside.core.spi.StoreChecks;
 import dev.cacheaside.core.spi.StoreLookup;
 import io.lettuce.core.ClientOptions;
 import io.lettuce.core.RedisClient;
-import io.lettuce.core.SetArgs;
 import io.lettuce.core.api.StatefulConnection;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.cluster.ClusterClientOptions;
@@ -325,7 +324,10 @@ public final class RedisCacheStore implements CacheStore, AutoCloseable {
   }
 
   /**
-   * {@code SET value PX ttl}. The entry's lease, if any, stays. Completes when Redis confirmed the
+   * {@code SET value PX ttl} in a script that announces the value key on the invalidation channel
+   * when it replaced a value (see {@link #invalidations}): the {@link CacheStore} contract asks
+   * every replacement of a present value to be announced, and without leases a refresh replaces
+   * values with this call. The entry's lease, if any, stays. Completes when Redis confirmed the
    * write.
    */
   @Override
@@ -333,11 +335,17 @@ public final class RedisCacheStore implements CacheStore, AutoCloseable {
     String valueKey = valueKey(key);
     StoreChecks.checkValue(value);
     long millis = StoreChecks.ttlMillis(ttl, "ttl");
-    return redis.set(valueKey, value, SetArgs.Builder.px(millis)).then();
+    return setAnnounced(valueKey, value, millis).then();
+  }
+
+  private Flux<Long> setAnnounced(String valueKey, byte[] value, long ttlMillis) {
+    return LeaseScripts.SET_ANNOUNCED.run(redis, new String[] {valueKey}, value,
+        Long.toString(ttlMillis).getBytes(StandardCharsets.US_ASCII));
   }
 
   /**
-   * One {@code SET PX} per entry, each with its own TTL, all sent without waiting for the replies
+   * One {@link #set} per entry (its script: {@code SET PX}, announced if it replaced a value), each
+   * with its own TTL, all sent without waiting for the replies
    * in between (Lettuce pipelines commands issued together); in a cluster each goes to the node
    * that owns its key. Completes when every write is confirmed; errors with the first failure
    * (writes already sent stay written). An empty collection completes at once.
@@ -349,7 +357,7 @@ public final class RedisCacheStore implements CacheStore, AutoCloseable {
       return Mono.empty();
     }
     return Flux.fromIterable(copy)
-        .flatMap(e -> redis.set(valueKey(e.key()), e.value(), SetArgs.Builder.px(e.ttl().toMillis())),
+        .flatMap(e -> setAnnounced(valueKey(e.key()), e.value(), e.ttl().toMillis()),
             Math.min(copy.size(), MAX_PIPELINED_SETS))
         .then();
   }
@@ -396,7 +404,7 @@ public final class RedisCacheStore implements CacheStore, AutoCloseable {
    * subscribed again). In a cluster, Redis carries every message to every node, so the one
    * subscription hears all of them. Null when the store has no pub/sub connection
    * ({@link RedisCacheStoreBuilder#leaseEndNotifications(boolean) leaseEndNotifications(false)}).
-   * A plain {@code set} (leases off) is not announced.
+   * A plain {@code set} (leases off) that replaced a value is announced too.
    */
   @Override
   public @Nullable Disposable invalidations(InvalidationListener listener) {

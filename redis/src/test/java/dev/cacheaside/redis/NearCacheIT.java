@@ -165,6 +165,108 @@ class NearCacheIT {
     assertThat(read(near, "k", "v2")).isEqualTo("v2");
   }
 
+  /**
+   * A stream that stops without a disconnect (Redis or the network frozen: replies and messages
+   * held, the TCP connection open) is a broken stream too: the announcement of a delete made
+   * through another path is held with it, so the tier must stop answering.
+   */
+  @Test
+  void streamFrozenWithoutADisconnect_bypassesTheTier() throws Exception {
+    TestRedis redis = TestRedis.get();
+    redis.flushAll();
+    RedisURI uri = redis.uri();
+    RedisProxy proxy = new RedisProxy(uri.getHost(), uri.getPort());
+    RedisURI proxied = redis.uri();
+    proxied.setHost("127.0.0.1");
+    proxied.setPort(proxy.port());
+    RedisClient proxiedClient = RedisClient.create(redis.client().getResources(), proxied);
+    closing.add(proxy::close);
+    closing.add(proxiedClient::shutdown);
+    // Both connections through the proxy: holding its replies freezes commands and messages.
+    RedisCacheStore store = RedisCacheStore.builder()
+        .connection(proxiedClient.connect(RedisCacheStore.codec()))
+        .pubSub(proxiedClient.connectPubSub(RedisCacheStore.codec()))
+        .build();
+    closing.add(store);
+    CacheAside<String, String> near = builder(store).storeTimeout(Duration.ofMillis(500))
+        .nearCache(NearCache.ofEntries(10_000)).build();
+    awaitLive(near);
+    CacheAside<String, String> writer = builder(store(Topology.STANDALONE)).build();
+    fill(near, "k", "v1");
+    assertThat(near.stats().nearCache().size()).isOne();
+
+    proxy.holdReplies();
+    // The row changes and the writer invalidates on a Redis it reaches: the delete is done and
+    // announced, and the announcement waits in the proxy.
+    writer.writeThenInvalidate("k", Mono.just("row updated")).block(WAIT);
+    Poll.until("the frozen stream noticed", WAIT, () -> near.stats().nearCache().bypassing());
+    assertThat(read(near, "k", "v2")).as("not the copy of the deleted value").isEqualTo("v2");
+    proxy.releaseReplies();
+  }
+
+  /**
+   * Keys whose escaped forms look alike (a brace, its escape written literally, an escaped
+   * percent) and foreign messages on the channel: an announcement drops exactly its own key, and
+   * garbage drops nothing.
+   */
+  @ParameterizedTest
+  @EnumSource(Topology.class)
+  void craftedKeysAndForeignMessages_dropExactlyTheAnnouncedKey(Topology topology) {
+    flush(topology);
+    RedisCacheStore nearStore = store(topology);
+    CacheAside<String, String> near = near(nearStore);
+    CacheAside<String, String> writer = builder(store(topology)).build();
+    List<String> keys = List.of("a{b}", "a%7Bb%7D", "a%257Bb%257D", "}ca:{x}", "%", "%7");
+    for (String key : keys) {
+      fill(near, key, "v1:" + key);
+    }
+    assertThat(near.stats().nearCache().size()).isEqualTo(keys.size());
+    long flushes = near.stats().nearCache().flushes();
+    long messages = near.stats().nearCache().invalidationMessages();
+    try (StatefulRedisConnection<String, String> admin = topology == Topology.STANDALONE
+        ? TestRedis.get().client().connect() : null) {
+      if (admin != null) {
+        for (String garbage : List.of("}}}", "ca:{", "ca:{}", "ca:g:{}", "%7B}", "ca:{near}",
+            "ca:g:{other}", "ca:{near:%7")) {
+          admin.sync().publish(Invalidations.CHANNEL, garbage);
+        }
+      }
+    }
+    writer.invalidate("a%7Bb%7D").block(WAIT);
+    Poll.until("the announcement of a%7Bb%7D processed", WAIT,
+        () -> near.stats().nearCache().size() == keys.size() - 1);
+    assertThat(near.stats().nearCache().invalidationMessages()).isGreaterThan(messages);
+    assertThat(near.stats().nearCache().flushes()).as("no flush").isEqualTo(flushes);
+    assertThat(near.stats().nearCache().bypassing()).isFalse();
+    long hits = near.stats().nearCache().hits();
+    for (String key : keys) {
+      assertThat(read(near, key, "v2:" + key)).as(key)
+          .isEqualTo(key.equals("a%7Bb%7D") ? "v2:" + key : "v1:" + key);
+    }
+    assertThat(near.stats().nearCache().hits()).as("the others still near hits")
+        .isEqualTo(hits + keys.size() - 1);
+  }
+
+  /**
+   * The heartbeat's PING is answered (not refused, not left unmatched) on a subscribed
+   * connection in either protocol.
+   */
+  @ParameterizedTest
+  @EnumSource(io.lettuce.core.protocol.ProtocolVersion.class)
+  void heartbeatPing_isAnsweredOnASubscribedConnection(
+      io.lettuce.core.protocol.ProtocolVersion protocol) {
+    RedisClient client = RedisClient.create(TestRedis.get().client().getResources(),
+        TestRedis.get().uri());
+    client.setOptions(io.lettuce.core.ClientOptions.builder().protocolVersion(protocol).build());
+    closing.add(client::shutdown);
+    io.lettuce.core.pubsub.StatefulRedisPubSubConnection<String, byte[]> pubSub =
+        client.connectPubSub(RedisCacheStore.codec());
+    pubSub.sync().subscribe(Invalidations.CHANNEL);
+    // RESP3 answers PONG; RESP2 answers ["pong", ""], which Lettuce reads as "": an answer
+    // either way, which is all the heartbeat asks.
+    assertThat(pubSub.reactive().ping().block(WAIT)).isIn("PONG", "");
+  }
+
   private static long getCalls(StatefulRedisConnection<String, String> admin) {
     for (String line : admin.sync().info("commandstats").split("\r?\n")) {
       if (line.startsWith("cmdstat_get:")) {
@@ -247,6 +349,27 @@ class NearCacheIT {
     b.bumpGeneration().block(WAIT);
     Poll.until("every copy dropped on the other instance", WAIT,
         () -> a.stats().nearCache().size() == 0 && a.stats().nearCache().flushes() > flushes);
+  }
+
+  /**
+   * Without leases every store is a plain {@code set}: a refresh on another instance replaces the
+   * value in Redis, and the near copy of the old one must go as it does after a leased replace.
+   */
+  @ParameterizedTest
+  @EnumSource(Topology.class)
+  void leasesOff_aRefreshOnAnotherInstanceReplacesTheValue_dropsTheCopy(Topology topology) {
+    flush(topology);
+    CacheAside<String, String> a = builder(store(topology)).leases(false)
+        .nearCache(NearCache.ofEntries(10_000)).build();
+    awaitLive(a);
+    // Refreshes once a millionth of the 5 minute lifetime has passed: on its first hits.
+    CacheAside<String, String> b = builder(store(topology)).leases(false)
+        .earlyRefresh(dev.cacheaside.core.EarlyRefresh.ahead(0.000001)).build();
+    fill(a, "k", "v1");
+    assertThat(a.stats().nearCache().size()).isEqualTo(1);
+    Poll.until("the refresh on b replaced v1 in Redis", WAIT,
+        () -> "v2".equals(read(b, "k", "v2")));
+    Poll.until("a's copy of v1 dropped", WAIT, () -> "v2".equals(read(a, "k", "unused")));
   }
 
   @Test
