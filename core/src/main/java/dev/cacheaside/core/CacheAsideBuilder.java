@@ -365,11 +365,8 @@ public final class CacheAsideBuilder<K, V> {
    * {@code InMemoryCacheStore}); {@link #build()} fails otherwise.
    */
   public CacheAsideBuilder<K, V> nearCache(NearCache nearCache) {
-    Objects.requireNonNull(nearCache, "nearCache must not be null");
-    if (this.nearCache != null) {
-      throw new IllegalStateException("nearCache was already set to " + this.nearCache);
-    }
-    this.nearCache = nearCache;
+    // The last call wins, as for every other option: Spring applies defaults, then a cache's own.
+    this.nearCache = Objects.requireNonNull(nearCache, "nearCache must not be null");
     return this;
   }
 

@@ -120,6 +120,13 @@ class CacheAsideFactoryTest {
     assertThat(cache.stats().nearCache().hits()).as("the repeat reads answered locally")
         .isEqualTo(2);
 
+    CacheAsideProperties.CacheSpec everywhere = spec();
+    everywhere.setNearCacheEntries(1_000L);
+    assertThat(new CacheAsideFactory(InMemoryCacheStore.create(), JacksonCodec.defaultMapper(),
+        everywhere, Map.of("products", products), List.of())
+        .<String, String>builder("products", String.class).build().name())
+        .as("a cache's own near cache over the defaults' one").isEqualTo("products");
+
     CacheAsideProperties.CacheSpec ttlOnly = spec();
     ttlOnly.setNearCacheMaxTtl(Duration.ofSeconds(30));
     assertThatThrownBy(() -> new CacheAsideFactory(InMemoryCacheStore.create(),
