@@ -47,9 +47,10 @@ final class BulkWarm<K, V> {
   }
 
   /**
-   * At most {@code perSecond} keys a second: a tenth of a second's keys, then a pause of a tenth
-   * of a second (of one key's share, below ten a second), on the cache's scheduler, so virtual
-   * time drives it in tests.
+   * At most {@code perSecond} keys a second: keys pass as they come, and after each tenth of a
+   * second's keys (one key's share, below ten a second) the next waits a tenth of a second, on the
+   * cache's scheduler, so virtual time drives it in tests. No key is held back waiting for others:
+   * a key stream slower than the cap (keys as they are found) is warmed as it comes.
    */
   private Flux<K> paced(Publisher<? extends K> keys, int perSecond) {
     Flux<K> all = Flux.from(keys);
@@ -58,8 +59,14 @@ final class BulkWarm<K, V> {
     }
     int perTick = Math.max(1, perSecond / 10);
     Duration tick = Duration.ofNanos(perTick * 1_000_000_000L / perSecond);
-    return all.buffer(perTick).concatMap(batch -> Flux.fromIterable(batch)
-        .concatWith(Mono.delay(tick, services.settings().scheduler()).then(Mono.empty())), 1);
+    return Flux.defer(() -> {
+      long[] taken = {0}; // the concatMap's mapper runs one key at a time
+      return all.concatMap(key -> {
+        long index = taken[0]++;
+        return index == 0 || index % perTick != 0 ? Mono.just(key)
+            : Mono.delay(tick, services.settings().scheduler()).thenReturn(key);
+      }, 1);
+    });
   }
 
   private static WarmProgress tally(List<? extends BulkSlot<?, ?>> batch) {

@@ -19,6 +19,9 @@ final class LoadPermits {
   private final int max;
   private int inUse; // guarded by this
   private final ArrayDeque<Ticket> waiting = new ArrayDeque<>(); // guarded by this
+  /** Granted, not yet told: woken in order by the one thread that is waking tickets. */
+  private final ArrayDeque<Ticket> granted = new ArrayDeque<>(); // guarded by this
+  private boolean waking; // guarded by this
 
   private static final class Ticket {
     final Sinks.Empty<Void> turn = Sinks.empty();
@@ -51,7 +54,6 @@ final class LoadPermits {
   }
 
   private void done(Ticket ticket) {
-    Ticket next;
     synchronized (this) {
       if (ticket.done) {
         return;
@@ -61,14 +63,32 @@ final class LoadPermits {
         waiting.remove(ticket);
         return;
       }
-      next = waiting.poll();
+      Ticket next = waiting.poll();
       if (next == null) {
         inUse--;
         return;
       }
       next.granted = true;
+      granted.add(next);
+      if (waking) {
+        return; // the thread waking tickets (perhaps this one, further up its stack) wakes it
+      }
+      waking = true;
     }
-    next.turn.tryEmitEmpty();
+    // A loop, not a call per ticket: a woken call that ends at once (a synchronous loader) ends
+    // its ticket inside tryEmitEmpty, and waking the next from there would recurse once per
+    // queued call, to a StackOverflowError behind a long queue.
+    for (;;) {
+      Ticket next;
+      synchronized (this) {
+        next = granted.poll();
+        if (next == null) {
+          waking = false;
+          return;
+        }
+      }
+      next.turn.tryEmitEmpty();
+    }
   }
 
   /** Permits in use now (for tests). */

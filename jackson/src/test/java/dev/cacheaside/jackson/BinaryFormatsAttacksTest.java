@@ -1,0 +1,115 @@
+package dev.cacheaside.jackson;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.cacheaside.core.Codec;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Hostile bytes for the binary formats: lengths that declare gigabytes, nesting as deep as the
+ * bytes allow, another format's entry. Each must be a corrupt entry (IllegalArgumentException),
+ * never an OutOfMemoryError or a StackOverflowError.
+ */
+class BinaryFormatsAttacksTest {
+  record Product(long id, String name) {}
+
+  private static byte[] concat(byte[] head, byte[] tail) {
+    byte[] out = Arrays.copyOf(head, head.length + tail.length);
+    System.arraycopy(tail, 0, out, head.length, tail.length);
+    return out;
+  }
+
+  @Test
+  void cbor_declaredLengthsOfGigabytes_corruptNotOutOfMemory() {
+    byte[][] entries = {
+        {0x5A, 0x7F, (byte) 0xFF, (byte) 0xFF, (byte) 0xFF, 1, 2, 3}, // bytes, 2 GiB
+        {0x7A, 0x7F, (byte) 0xFF, (byte) 0xFF, (byte) 0xFF, 'a', 'b'}, // text, 2 GiB
+        {0x5B, 0x7F, (byte) 0xFF, (byte) 0xFF, (byte) 0xFF, (byte) 0xFF, (byte) 0xFF,
+            (byte) 0xFF, (byte) 0xFF, 1}, // bytes, 2^63 - 1
+        {(byte) 0x9A, 0x7F, (byte) 0xFF, (byte) 0xFF, (byte) 0xFF, 1}, // array of 2^31 - 1
+        {(byte) 0xBA, 0x7F, (byte) 0xFF, (byte) 0xFF, (byte) 0xFF, 0x61, 'a', 1}, // map
+    };
+    for (Class<?> type : List.of(String.class, byte[].class, Object.class, Product.class,
+        List.class)) {
+      Codec<?> codec = JacksonCodec.cbor(type);
+      for (byte[] entry : entries) {
+        assertThatThrownBy(() -> codec.decode(entry)).as("%s from %s", type,
+            Arrays.toString(entry)).isInstanceOf(IllegalArgumentException.class);
+      }
+    }
+  }
+
+  @Test
+  void smile_declaredLengthsOfGigabytes_corruptNotOutOfMemory() {
+    byte[] header = {':', ')', '\n', 0};
+    byte[][] bodies = {
+        // 7-bit encoded binary (0xE8), then a VInt length of about 2^31, then little
+        {(byte) 0xE8, 0x07, 0x7F, 0x7F, 0x7F, (byte) 0xBF, 1, 2},
+        // raw binary (0xFD), VInt length of about 2^31
+        {(byte) 0xFD, 0x07, 0x7F, 0x7F, 0x7F, (byte) 0xBF, 1, 2},
+        // a start-array, then an end of input
+        {(byte) 0xF8},
+    };
+    for (Class<?> type : List.of(String.class, byte[].class, Object.class, Product.class)) {
+      Codec<?> codec = JacksonCodec.smile(type);
+      for (byte[] body : bodies) {
+        byte[] entry = concat(header, body);
+        assertThatThrownBy(() -> codec.decode(entry)).as("%s from %s", type,
+            Arrays.toString(entry)).isInstanceOf(IllegalArgumentException.class);
+      }
+    }
+  }
+
+  @Test
+  void deepNesting_corruptNotStackOverflow() {
+    int depth = 200_000;
+    byte[] cbor = new byte[depth + 1];
+    Arrays.fill(cbor, (byte) 0x81); // an array of one element, nested
+    cbor[depth] = 0x01;
+    assertThatThrownBy(() -> JacksonCodec.cbor(Object.class).decode(cbor))
+        .isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> JacksonCodec.cbor(List.class).decode(cbor))
+        .isInstanceOf(IllegalArgumentException.class);
+
+    byte[] json = ("[".repeat(depth) + "1" + "]".repeat(depth)).getBytes(StandardCharsets.UTF_8);
+    assertThatThrownBy(() -> JacksonCodec.json(Object.class).decode(json))
+        .isInstanceOf(IllegalArgumentException.class);
+    byte[] smile = JacksonCodec.smile(Object.class).encode(List.of(List.of(1)));
+    assertThat(JacksonCodec.smile(Object.class).decode(smile)).isEqualTo(List.of(List.of(1)));
+  }
+
+  /** A JSON entry read by a Smile codec: Smile's header is required, so it is corrupt. */
+  @Test
+  void jsonEntry_readBySmile_corrupt() {
+    for (Object value : List.of(new Product(7, "kettle"), "kettle", 123L, 5L)) {
+      byte[] json = JacksonCodec.json(Object.class).encode(value);
+      @SuppressWarnings("unchecked")
+      Codec<Object> smile = (Codec<Object>) (Codec<?>) JacksonCodec.smile(value.getClass());
+      assertThatThrownBy(() -> smile.decode(json)).as("%s as JSON", value)
+          .isInstanceOf(IllegalArgumentException.class);
+    }
+  }
+
+  /**
+   * A JSON entry read by a CBOR codec (a cache switched from JSON to CBOR without raising its
+   * schemaVersion, against the advice): CBOR has no header and JSON's first byte is a valid CBOR
+   * item, but Jackson 3 fails on trailing tokens, so every JSON entry of more than one byte is
+   * corrupt. Not covered, and not asserted: a one-digit JSON number ({@code 5}, byte 0x35) is
+   * the CBOR integer -22, a wrong value; only the schemaVersion guards against that.
+   */
+  @Test
+  void jsonEntry_readByCbor_corruptUnlessOneByte() {
+    record Case(Object value, Class<?> type) {}
+    for (Case c : List.of(new Case(new Product(7, "kettle"), Product.class),
+        new Case("kettle", String.class), new Case(123L, Long.class), new Case(-5L, Long.class),
+        new Case(List.of(1), List.class))) {
+      byte[] json = JacksonCodec.json(Object.class).encode(c.value());
+      assertThatThrownBy(() -> JacksonCodec.cbor(c.type()).decode(json)).as("%s", c.value())
+          .isInstanceOf(IllegalArgumentException.class);
+    }
+  }
+}
