@@ -3,6 +3,7 @@ package dev.cacheaside.core;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.atomic.LongAdder;
 import org.reactivestreams.Publisher;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
@@ -34,13 +35,16 @@ final class BulkWarm<K, V> {
     Objects.requireNonNull(loader, "loader must not be null");
     Objects.requireNonNull(options, "options must not be null");
     return Flux.defer(() -> {
+      LongAdder storeErrors = services.stats().storeErrors;
+      long storeErrorsBefore = storeErrors.sum();
       LoadPermits permits = new LoadPermits(options.maxConcurrentLoads());
       BulkLoads<K, V> loads = new BulkLoads<>(services,
           chunk -> permits.run(() -> loader.load(chunk)));
       return bulk.windows(paced(keys, options.maxKeysPerSecond()))
           .flatMap(window -> new BulkWindow<>(services, loads, window, BulkOrder.COMPLETION)
               .uncountedAnswers(), options.maxConcurrentLoads())
-          .scan(WarmProgress.NONE, (progress, batch) -> progress.plus(tally(batch)))
+          .scan(WarmProgress.NONE, (progress, batch) ->
+              progress.plus(tally(batch), storeErrors.sum() - storeErrorsBefore))
           .skip(1)
           .defaultIfEmpty(WarmProgress.NONE);
     });

@@ -12,11 +12,21 @@ package dev.cacheaside.core;
  *     loaded again
  * @param failed keys whose load failed (or whose value the codec could not encode); nothing of
  *     them is stored, and the warm goes on
+ * @param storeErrors store calls of this cache that failed since the warm began, by the warm or
+ *     any other caller: above zero, some keys counted as warmed may not be in the store (a warm
+ *     against a store that is down loads every key and stores none). A deploy script that must
+ *     know the cache is warm checks that it is zero.
  * @since 0.1
  */
-public record WarmProgress(long warmed, long notFound, long skipped, long failed) {
+public record WarmProgress(long warmed, long notFound, long skipped, long failed,
+    long storeErrors) {
   /** Nothing yet. */
-  public static final WarmProgress NONE = new WarmProgress(0, 0, 0, 0);
+  public static final WarmProgress NONE = new WarmProgress(0, 0, 0, 0, 0);
+
+  /** Counts with no store error. */
+  public WarmProgress(long warmed, long notFound, long skipped, long failed) {
+    this(warmed, notFound, skipped, failed, 0);
+  }
 
   /**
    * The keys answered so far.
@@ -27,9 +37,9 @@ public record WarmProgress(long warmed, long notFound, long skipped, long failed
     return warmed + notFound + skipped + failed;
   }
 
-  /** These counts plus {@code other}'s. */
-  WarmProgress plus(WarmProgress other) {
+  /** These key counts plus {@code other}'s, with {@code storeErrors} as given. */
+  WarmProgress plus(WarmProgress other, long storeErrorsSoFar) {
     return new WarmProgress(warmed + other.warmed, notFound + other.notFound,
-        skipped + other.skipped, failed + other.failed);
+        skipped + other.skipped, failed + other.failed, storeErrorsSoFar);
   }
 }

@@ -167,6 +167,7 @@ class WarmAttacksTest {
     WarmProgress done = cache.warm(Flux.range(0, 100), new Database(Integer.MAX_VALUE),
         WarmOptions.defaults()).last().block(WAIT);
     assertThat(done.keys()).isEqualTo(100);
+    assertThat(done.storeErrors()).as("a warm that stored nothing says so").isPositive();
   }
 
   /** A store frozen for the whole warm: bounded by the store timeout, in virtual time. */
