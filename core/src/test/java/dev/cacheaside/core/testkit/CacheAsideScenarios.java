@@ -678,15 +678,24 @@ public abstract class CacheAsideScenarios {
       AtomicInteger calls = new AtomicInteger();
       AtomicInteger running = new AtomicInteger();
       AtomicInteger mostAtOnce = new AtomicInteger();
+      AtomicInteger scheduled = new AtomicInteger();
       Function<String, Mono<String>> loader = key -> {
         int n = calls.incrementAndGet();
         mostAtOnce.accumulateAndGet(running.incrementAndGet(), Math::max);
-        return Mono.delay(Duration.ofMillis(200), time).thenReturn("v" + n)
-            .doFinally(s -> running.decrementAndGet());
+        // Counted once its 200 ms are on the virtual clock, so the test can wait for that
+        // before it moves the clock (a delay scheduled after the move would never end).
+        return Mono.<String>create(sink -> {
+          Disposable load = time.schedule(() -> sink.success("v" + n), 200,
+              java.util.concurrent.TimeUnit.MILLISECONDS);
+          sink.onDispose(load);
+          scheduled.incrementAndGet();
+        }).doFinally(s -> running.decrementAndGet());
       };
       AtomicReference<String> first = new AtomicReference<>();
       instances.get(0).cacheAside("hot", loader).subscribe(first::set);
-      QuiescentStore.awaitQuiet(pending);
+      // The first read reaches its loader through store calls that may answer on another thread
+      // (a cluster connection), after a moment with none in flight: wait for the load itself.
+      Poll.until("the first load scheduled", WAIT, () -> scheduled.get() == 1);
       time.advanceTimeBy(Duration.ofMillis(200));
       QuiescentStore.awaitQuiet(pending);
       assertThat(first.get()).isEqualTo("v1");
