@@ -663,7 +663,7 @@ public abstract class CacheAsideScenarios {
    * refresh is one load across the four instances.
    */
   @Test
-  void earlyRefresh_hotKey_fourInstances_refreshedBeforeExpiry_noReaderMissesOrWaits() {
+  public void earlyRefresh_hotKey_fourInstances_refreshedBeforeExpiry_noReaderMissesOrWaits() {
     VirtualTimeScheduler time = VirtualTimeScheduler.create();
     try {
       Clock virtual = new SchedulerClock(time);
