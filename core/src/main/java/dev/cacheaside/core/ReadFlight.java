@@ -299,9 +299,21 @@ final class ReadFlight<K, V> extends SharedOutcome<V>
     if (!abandonIfEmpty()) {
       return;
     }
-    if (!ENDED.compareAndSet(this, 0, 1)) {
+    if (!end()) {
       // Ending already: finish() replaces the marker and answers late subscribers itself.
       return;
+    }
+    Subscription read = get;
+    if (read != null) {
+      read.cancel();
+    }
+    rest.dispose();
+  }
+
+  /** Marks the flight ended and leaves the map, once; false if it had ended already. */
+  private boolean end() {
+    if (!ENDED.compareAndSet(this, 0, 1)) {
+      return false;
     }
     try {
       onTerminate.run();
@@ -309,11 +321,7 @@ final class ReadFlight<K, V> extends SharedOutcome<V>
       Exceptions.throwIfJvmFatal(t);
       Operators.onErrorDropped(t, context);
     }
-    Subscription read = get;
-    if (read != null) {
-      read.cancel();
-    }
-    rest.dispose();
+    return true;
   }
 
   private void fail(Throwable e) {
@@ -324,14 +332,8 @@ final class ReadFlight<K, V> extends SharedOutcome<V>
    * Ends the flight, once: leaves the map first, then hands the outcome to every subscriber.
    */
   private void finish(@Nullable Outcome<V> o, @Nullable Throwable e) {
-    if (!ENDED.compareAndSet(this, 0, 1)) {
+    if (!end()) {
       return;
-    }
-    try {
-      onTerminate.run();
-    } catch (Throwable t) {
-      Exceptions.throwIfJvmFatal(t);
-      Operators.onErrorDropped(t, context);
     }
     deliverAll(o, e);
   }
