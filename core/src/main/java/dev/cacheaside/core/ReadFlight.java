@@ -170,7 +170,14 @@ final class ReadFlight<K, V> extends SharedOutcome<V>
         fail(Operators.onOperatorError(e, context));
         return;
       }
-      sentTick = env.deadline().sending();
+      try {
+        sentTick = env.deadline().sending();
+      } catch (Throwable e) {
+        // The scheduler refused the store timer in a way other than a shutdown: without it the
+        // GET would be unbounded, and an escaped throw would leave every subscriber waiting.
+        fail(Operators.onOperatorError(e, context));
+        return;
+      }
       if (own) {
         env.flights().ownReadSent(this);
       }

@@ -55,6 +55,11 @@ final class StoreDeadline {
       Disposable unused = scheduler.schedule(this::tick, periodMillis, TimeUnit.MILLISECONDS);
     } catch (RejectedExecutionException shutDown) {
       running.set(false);
+    } catch (RuntimeException | Error refused) {
+      // Not running after all: the next read tries to start the timer again. The read that
+      // called sending() fails with this error, never waits unbounded.
+      running.set(false);
+      throw refused;
     }
   }
 

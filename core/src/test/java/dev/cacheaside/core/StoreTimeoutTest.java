@@ -7,12 +7,15 @@ import dev.cacheaside.core.spi.ForwardingCacheStore;
 import dev.cacheaside.core.spi.InMemoryCacheStore;
 import dev.cacheaside.testing.SchedulerClock;
 import java.time.Duration;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Test;
+import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Scheduler;
 import reactor.test.StepVerifier;
 import reactor.test.scheduler.VirtualTimeScheduler;
 
@@ -147,5 +150,66 @@ class StoreTimeoutTest {
       time.advanceTimeBy(TIMEOUT);
     }
     assertThat(cache.stats().storeErrors()).isZero();
+  }
+  /**
+   * {@link #time}, except that while {@link #refusing} the hit path's store timer (a tick every
+   * quarter of the store timeout) is refused with a throw; the slow paths' own timeouts are
+   * scheduled as usual.
+   */
+  final class RefusingTimers implements Scheduler {
+    volatile boolean refusing;
+
+    @Override
+    public Disposable schedule(Runnable task) {
+      return time.schedule(task);
+    }
+
+    @Override
+    public Disposable schedule(Runnable task, long delay, TimeUnit unit) {
+      if (refusing && unit.toMillis(delay) == TIMEOUT.toMillis() / 4) {
+        throw new IllegalStateException("timer refused");
+      }
+      return time.schedule(task, delay, unit);
+    }
+
+    @Override
+    public long now(TimeUnit unit) {
+      return time.now(unit);
+    }
+
+    @Override
+    public Worker createWorker() {
+      return time.createWorker();
+    }
+  }
+
+  /**
+   * A scheduler that throws (not a shutdown's rejection) when the hit path arms its store timer
+   * fails that read, and leaves nothing behind: not a flight that never sent its GET for later
+   * reads of the key to join, not a timer marked running that never runs. Seen in CI: BlockHound's
+   * error from a contended lock inside a test scheduler escaped that way.
+   */
+  @ParameterizedTest(name = "shareReads={0}")
+  @ValueSource(booleans = {true, false})
+  void schedulerThrowsWhenTheStoreTimerIsArmed_readFails_laterReadsAreServedAndBounded(
+      boolean shareReads) {
+    RefusingTimers timers = new RefusingTimers();
+    CacheAside<String, String> cache = CacheAside.<String, String>builder("refusing")
+        .store(store).codec(Codec.utf8()).clock(new SchedulerClock(time)).scheduler(timers)
+        .shareReads(shareReads).storeTimeout(TIMEOUT).build();
+    timers.refusing = true;
+    StepVerifier.create(cache.cacheAside("k", k -> Mono.just("loaded")))
+        .expectErrorMessage("timer refused").verify(Duration.ofSeconds(5));
+    assertThat(cache.stats().readsInFlight()).as("the failed read left no flight").isZero();
+
+    timers.refusing = false;
+    StepVerifier.create(cache.cacheAside("k", k -> Mono.just("loaded")))
+        .expectNext("loaded").verifyComplete();
+    store.frozen = true;
+    StepVerifier frozen = StepVerifier.create(cache.cacheAside("k", k -> Mono.just("again")))
+        .expectNext("again").expectComplete().verifyLater();
+    time.advanceTimeBy(TIMEOUT.multipliedBy(4));
+    frozen.verify(Duration.ofSeconds(5));
+    assertThat(store.cancelled.get()).as("the store timer runs again").isPositive();
   }
 }

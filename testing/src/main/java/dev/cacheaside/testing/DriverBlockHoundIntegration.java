@@ -18,6 +18,14 @@ import reactor.blockhound.integration.BlockHoundIntegration;
  *       {@code ReentrantLock}s held for microseconds. If BlockHound throws from inside their
  *       {@code park}, the waiter's queue node is abandoned and the next {@code close()} hangs.
  *       Lambda names are those of the pinned Lettuce version (7.7).</li>
+ *   <li>Reactor's {@code VirtualTimeScheduler} keeps its tasks in a {@code PriorityBlockingQueue}
+ *       whose lock parks when two threads schedule at once (the test thread moving the clock, an
+ *       event loop arming a store timer). Thrown from there, BlockHound's error escapes the
+ *       scheduling call, the store call it would have bounded is never sent, and the test waits
+ *       for a read that can no longer answer. Only the queue's own operations are allowed, not
+ *       {@code take}, and not the scheduler's {@code drain} as a whole, which runs the tasks
+ *       (BlockHound tells methods by name, so a timed {@code poll} is allowed with the plain one;
+ *       neither the library nor the tests wait on this queue).</li>
  * </ul>
  *
  * <p>Registered through {@code META-INF/services}, which {@code blockhound-junit-platform} reads
@@ -43,6 +51,9 @@ public final class DriverBlockHoundIntegration implements BlockHoundIntegration 
     for (String method : new String[] {"incrementWriters", "doExclusive",
         "lockWritersExclusive"}) {
       builder.allowBlockingCallsInside("io.lettuce.core.protocol.SharedLock", method);
+    }
+    for (String method : new String[] {"offer", "poll", "peek", "remove", "clear", "size"}) {
+      builder.allowBlockingCallsInside("java.util.concurrent.PriorityBlockingQueue", method);
     }
   }
 }
