@@ -28,7 +28,8 @@ import java.util.Arrays;
  */
 record Envelope(boolean negative, int schemaVersion, long loadedAt, long expiresAt,
     int loadMillis, byte[] data, int offset) {
-  static final byte MAGIC = (byte) 0xCA;
+  /** The store's mark of this library's values: stores refuse to replace any other. */
+  static final byte MAGIC = dev.cacheaside.core.spi.CacheStore.ENTRY_MARK;
   static final byte VERSION = 2;
   static final int HEADER = 27;
   private static final byte FLAG_NEGATIVE = 1;

@@ -1,5 +1,6 @@
 package dev.cacheaside.redis;
 
+import dev.cacheaside.core.spi.CacheStore;
 import io.lettuce.core.ScriptOutputType;
 
 /**
@@ -74,39 +75,47 @@ final class LeaseScripts {
   /**
    * Per entry: if the lease key still holds the entry's token (marked or not), store the value
    * with its TTL and delete the lease (1), else change nothing (0). A delete of the entry removed
-   * the lease, so a load that began before the delete cannot store its result after it. A marked
-   * lease's end is published on {@link #LEASE_ENDED_CHANNEL}; the value keys whose value was
-   * replaced (a refresh) on {@link Invalidations#CHANNEL}, in one message.
+   * the lease, so a load that began before the delete cannot store its result after it. A value
+   * that is not this library's ({@code GETRANGE} finds another first byte than
+   * {@code CacheStore.ENTRY_MARK}, an empty string, or another type), written by another
+   * application while the lease was held, is left as it is: the lease is deleted and nothing
+   * stored (0). Reading one byte keeps the check O(1) whatever the value's size. A marked lease's
+   * end is published on {@link #LEASE_ENDED_CHANNEL}; the value keys whose value was replaced (a
+   * refresh) on {@link Invalidations#CHANNEL}, in one message.
    * KEYS: value1, lease1, ...; ARGV: token1, value1, ttl1 in ms, token2, ...
    * Reply: one integer per entry.
    */
   static final Script SET_IF_LEASED = new Script("setIfLeased", """
+      local mark = string.char(%4$d)
       local result = {}
       local replaced = {}
       for i = 1, #KEYS / 2 do
         local a = 3 * i - 2
         local lease = redis.call('GET', KEYS[2 * i])
         local waited = lease and lease ~= ARGV[a] and lease == ARGV[a] .. '%1$s'
+        result[i] = 0
         if lease == ARGV[a] or waited then
-          if redis.call('EXISTS', KEYS[2 * i - 1]) == 1 then
-            replaced[#replaced + 1] = KEYS[2 * i - 1]
+          local head = redis.pcall('GETRANGE', KEYS[2 * i - 1], 0, 0)
+          local present = head ~= '' or redis.call('EXISTS', KEYS[2 * i - 1]) == 1
+          if head == mark or not present then
+            if present then
+              replaced[#replaced + 1] = KEYS[2 * i - 1]
+            end
+            redis.call('SET', KEYS[2 * i - 1], ARGV[a + 1], 'PX', ARGV[a + 2])
+            result[i] = 1
           end
-          redis.call('SET', KEYS[2 * i - 1], ARGV[a + 1], 'PX', ARGV[a + 2])
           redis.call('DEL', KEYS[2 * i])
           if waited then
             redis.pcall('PUBLISH', '%2$s', KEYS[2 * i - 1])
           end
-          result[i] = 1
-        else
-          result[i] = 0
         end
       end
       if #replaced > 0 then
         redis.pcall('PUBLISH', '%3$s', table.concat(replaced))
       end
       return result
-      """.formatted(WAITED_MARK, LEASE_ENDED_CHANNEL, Invalidations.CHANNEL),
-      ScriptOutputType.MULTI);
+      """.formatted(WAITED_MARK, LEASE_ENDED_CHANNEL, Invalidations.CHANNEL,
+      CacheStore.ENTRY_MARK & 0xFF), ScriptOutputType.MULTI);
 
   /**
    * A plain store (leases off): {@code SET value PX ttl}, and, if a value was there, its value key

@@ -439,13 +439,6 @@ class DataIntegrityAttacksIT {
    */
   @ParameterizedTest
   @EnumSource(Topology.class)
-  @Disabled("bug: a value another application writes at a key's value key while this library's"
-      + " leased load of the key runs is overwritten when the load stores: the setIfLeased script"
-      + " checks only the lease token, never what the value key holds (the tryLease refresh path"
-      + " has the same window over a stale entry). README promises such a value is never"
-      + " overwritten. A fix needs the store to refuse to replace a value that is not this"
-      + " library's envelope (the script checking the 0xCA magic, or SET NX when the lease was"
-      + " granted on an absent value), a change of the CacheStore contract for every store.")
   void foreignValueWrittenDuringOurLeasedLoad_isNotOverwritten(Topology topology) {
     fixture = topology.open();
     CacheAside<String, String> cache = instance("racing");
@@ -464,6 +457,59 @@ class DataIntegrityAttacksIT {
 
     assertThat(fixture.raw.get(valueKey)).as("their value").isEqualTo(theirs);
   }
+  /** As above, with a value of another Redis type (a hash), which a plain SET would replace. */
+  @ParameterizedTest
+  @EnumSource(Topology.class)
+  void foreignHashWrittenDuringOurLeasedLoad_isNotReplaced(Topology topology) {
+    fixture = topology.open();
+    CacheAside<String, String> cache = instance("racing-hash");
+    String valueKey = RedisCacheStore.valueKey(await(cache.storeKey("k")));
+    Sinks.One<String> release = Sinks.one();
+    CountDownLatch loading = new CountDownLatch(1);
+    StepVerifier read = StepVerifier.create(cache.cacheAside("k", k -> {
+      loading.countDown();
+      return release.asMono();
+    })).expectNext("ours").expectComplete().verifyLater();
+    Latches.await(loading, "the load to start under the lease");
+    fixture.raw.hset(valueKey, "f", bytes("theirs"));
+    release.tryEmitValue("ours");
+    read.verify(TIMEOUT);
+
+    assertThat(fixture.raw.type(valueKey)).isEqualTo("hash");
+    assertThat(fixture.raw.hget(valueKey, "f")).isEqualTo(bytes("theirs"));
+    assertThat(fixture.raw.exists(RedisCacheStore.leaseKey(await(cache.storeKey("k")))))
+        .as("the lease was cleared").isZero();
+  }
+
+  /**
+   * A bulk read's window loads two keys under their leases; another application writes one of
+   * them meanwhile: that one is left as they wrote it, the other is cached.
+   */
+  @ParameterizedTest
+  @EnumSource(Topology.class)
+  void foreignValueWrittenDuringABulkLeasedLoad_onlyThatKeyIsLeft(Topology topology) {
+    fixture = topology.open();
+    CacheAside<String, String> cache = instance("racing-bulk");
+    String theirKey = RedisCacheStore.valueKey(await(cache.storeKey("a")));
+    byte[] theirs = bytes("another application's value");
+    Sinks.One<String> release = Sinks.one();
+    CountDownLatch loading = new CountDownLatch(1);
+    StepVerifier read = StepVerifier.create(cache.cacheAsideAll(Flux.just("a", "b"),
+            ids -> {
+              loading.countDown();
+              return release.asMono().thenReturn(Map.of("a", "ours a", "b", "ours b"));
+            }).collectList())
+        .expectNextCount(1).expectComplete().verifyLater();
+    Latches.await(loading, "the bulk load to start under the leases");
+    fixture.raw.set(theirKey, theirs);
+    release.tryEmitValue("go");
+    read.verify(TIMEOUT);
+
+    assertThat(fixture.raw.get(theirKey)).as("their value").isEqualTo(theirs);
+    assertThat(bulk(cache, List.of("b"), id -> Mono.just("loaded again")))
+        .as("b was cached").containsExactlyEntriesOf(Map.of("b", "ours b"));
+  }
+
 
   /**
    * Another application on the same Redis uses this library with the same cache name, a value

@@ -123,9 +123,9 @@ abstract class RedisCacheStoreContract extends CacheStoreContract {
   @Test
   void set_keepsTheLease() {
     String token = await(store().tryLease("k", LEASE_TTL));
-    await(store().set("k", bytes("unconditional"), LONG_TTL));
+    await(store().set("k", ours("unconditional"), LONG_TTL));
     assertThat(fixture.raw.exists(RedisCacheStore.leaseKey("k"))).isEqualTo(1);
-    assertThat(await(store().setIfLeased("k", token, bytes("leased"), LONG_TTL))).isTrue();
+    assertThat(await(store().setIfLeased("k", token, ours("leased"), LONG_TTL))).isTrue();
   }
 
   @Test

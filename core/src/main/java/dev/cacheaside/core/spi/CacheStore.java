@@ -90,16 +90,30 @@ public interface CacheStore {
   Mono<String> tryLease(String key, Duration leaseTtl);
 
   /**
-   * Stores the value only if {@code token} is still the key's current lease, and clears the lease
-   * in the same atomic step.
+   * The first byte of every value the core stores (its entry format's magic number). A present
+   * value that does not begin with it is not this library's: another application wrote it on a
+   * shared store, and {@link #setIfLeased} never replaces it.
+   *
+   * @since 0.1
+   */
+  byte ENTRY_MARK = (byte) 0xCA;
+
+  /**
+   * Stores the value only if {@code token} is still the key's current lease and the key holds no
+   * value that is not this library's, and clears the lease in the same atomic step. A value that
+   * does not begin with {@link #ENTRY_MARK} (or, in a store with types, a value of another type),
+   * written by another application while the lease was held, is left as it is: the lease is
+   * cleared and nothing is stored.
    *
    * @return {@code true} when stored; {@code false} when the lease was lost (invalidated,
-   *     expired or taken over), in which case nothing was written
+   *     expired or taken over) or the key holds a value that is not this library's, in which
+   *     case nothing was written
    */
   Mono<Boolean> setIfLeased(String key, String token, byte[] value, Duration ttl);
 
   /**
-   * {@link #setIfLeased} for many keys; each entry is checked against its own token.
+   * {@link #setIfLeased} for many keys; each entry is checked against its own token and its own
+   * present value.
    *
    * @return the keys that were stored
    */

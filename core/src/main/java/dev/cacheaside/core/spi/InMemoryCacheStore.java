@@ -303,6 +303,11 @@ public final class InMemoryCacheStore implements CacheStore {
       if (live == null || !token.equals(live.lease())) {
         return live;
       }
+      byte[] present = live.value();
+      if (present != null && (present.length == 0 || present[0] != ENTRY_MARK)) {
+        // Another application's value, written while the lease was held: left as it is.
+        return new Slot(present, live.valueDeadline(), null, 0);
+      }
       stored[0] = true;
       return new Slot(value, deadline(now, ttl), null, 0);
     });

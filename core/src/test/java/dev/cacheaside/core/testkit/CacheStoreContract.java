@@ -96,6 +96,18 @@ public abstract class CacheStoreContract {
     return new String(bytes, UTF_8);
   }
 
+  /**
+   * {@code text} as a value this library would store: {@link CacheStore#ENTRY_MARK} first, so
+   * that {@code setIfLeased} may replace it.
+   */
+  public static byte[] ours(String text) {
+    byte[] body = bytes(text);
+    byte[] value = new byte[body.length + 1];
+    value[0] = CacheStore.ENTRY_MARK;
+    System.arraycopy(body, 0, value, 1, body.length);
+    return value;
+  }
+
   private String grantedToken(String key) {
     StoreLookup lookup = await(store().getOrLease(key, LEASE_TTL));
     assertThat(lookup).as("lookup of %s", key).isInstanceOf(StoreLookup.Granted.class);
@@ -303,6 +315,46 @@ public abstract class CacheStoreContract {
     assertThat(text(await(store().get("k")))).isEqualTo("old");
   }
 
+  @Test
+  void setIfLeased_anotherApplicationsValueWrittenDuringTheLease_isLeftAndTheLeaseCleared() {
+    String token = grantedToken("k");
+    await(store().set("k", bytes("theirs"), LONG_TTL));
+    assertThat(await(store().setIfLeased("k", token, ours("loaded"), LONG_TTL)))
+        .as("not stored over a value this library did not write").isFalse();
+    assertThat(text(await(store().get("k")))).isEqualTo("theirs");
+    assertThat(await(store().tryLease("k", LEASE_TTL))).as("the lease was cleared").isNotNull();
+  }
+
+  @Test
+  void setIfLeased_refreshOverAnotherApplicationsValue_isLeft() {
+    await(store().set("k", bytes("theirs"), LONG_TTL));
+    String token = await(store().tryLease("k", LEASE_TTL));
+    assertThat(await(store().setIfLeased("k", token, ours("refreshed"), LONG_TTL))).isFalse();
+    assertThat(text(await(store().get("k")))).isEqualTo("theirs");
+  }
+
+  @Test
+  void setIfLeased_ourOwnValueWrittenDuringTheLease_isReplaced() {
+    String token = grantedToken("k");
+    await(store().set("k", ours("written meanwhile"), LONG_TTL));
+    assertThat(await(store().setIfLeased("k", token, ours("loaded"), LONG_TTL))).isTrue();
+    assertThat(await(store().get("k"))).isEqualTo(ours("loaded"));
+  }
+
+  @Test
+  void setAllIfLeased_leavesOnlyTheEntriesHoldingAnotherApplicationsValue() {
+    String theirs = grantedToken("theirs");
+    String absent = grantedToken("absent");
+    await(store().set("theirs", bytes("their value"), LONG_TTL));
+    List<String> stored = store().setAllIfLeased(List.of(
+            new LeasedEntry("theirs", theirs, ours("a"), LONG_TTL),
+            new LeasedEntry("absent", absent, ours("b"), LONG_TTL)))
+        .collectList().block(TIMEOUT);
+    assertThat(stored).containsExactly("absent");
+    assertThat(text(await(store().get("theirs")))).isEqualTo("their value");
+    assertThat(await(store().get("absent"))).isEqualTo(ours("b"));
+  }
+
   // --- releaseLease / tryLease / expiry --------------------------------------------------------
 
   @Test
@@ -354,15 +406,15 @@ public abstract class CacheStoreContract {
 
   @Test
   void tryLease_grantsWhetherOrNotAValueIsPresent_once() {
-    await(store().set("k", bytes("v"), LONG_TTL));
+    await(store().set("k", ours("v"), LONG_TTL));
     String token = await(store().tryLease("k", LEASE_TTL));
     assertThat(token).as("lease on a present value").isNotEmpty();
     StepVerifier.create(store().tryLease("k", LEASE_TTL)).as("lease taken")
         .verifyComplete();
     assertThat(await(store().getOrLease("k", LEASE_TTL))).as("the value is still served")
         .isInstanceOf(StoreLookup.Found.class);
-    assertThat(await(store().setIfLeased("k", token, bytes("refreshed"), LONG_TTL))).isTrue();
-    assertThat(text(await(store().get("k")))).isEqualTo("refreshed");
+    assertThat(await(store().setIfLeased("k", token, ours("refreshed"), LONG_TTL))).isTrue();
+    assertThat(await(store().get("k"))).isEqualTo(ours("refreshed"));
   }
 
   // --- bulk leases -----------------------------------------------------------------------------
