@@ -20,6 +20,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
@@ -433,6 +434,30 @@ class DataIntegrityAttacksIT {
   }
 
   /**
+   * Reads {@code k} of a new cache {@code name}; while its load holds the lease, {@code meanwhile}
+   * is given the value key to write; then the load answers "ours", which the read returns.
+   *
+   * @return the value key
+   */
+  private String leasedLoadRacing(String name, Consumer<String> meanwhile) {
+    CacheAside<String, String> cache = instance(name);
+    String valueKey = RedisCacheStore.valueKey(await(cache.storeKey("k")));
+    Sinks.One<String> release = Sinks.one();
+    CountDownLatch loading = new CountDownLatch(1);
+    StepVerifier read = StepVerifier.create(cache.cacheAside("k", k -> {
+      loading.countDown();
+      return release.asMono();
+    })).expectNext("ours").expectComplete().verifyLater();
+    Latches.await(loading, "the load to start under the lease");
+    meanwhile.accept(valueKey);
+    release.tryEmitValue("ours");
+    read.verify(TIMEOUT);
+    assertThat(fixture.raw.exists(RedisCacheStore.leaseKey(await(cache.storeKey("k")))))
+        .as("the lease was ended").isZero();
+    return valueKey;
+  }
+
+  /**
    * Another application writes its value at a key's value key while this library's load of the
    * key holds the lease (the value key was empty when the lease was granted). README: a value
    * this library did not write is never overwritten.
@@ -441,44 +466,29 @@ class DataIntegrityAttacksIT {
   @EnumSource(Topology.class)
   void foreignValueWrittenDuringOurLeasedLoad_isNotOverwritten(Topology topology) {
     fixture = topology.open();
-    CacheAside<String, String> cache = instance("racing");
-    String valueKey = RedisCacheStore.valueKey(await(cache.storeKey("k")));
     byte[] theirs = bytes("another application's value");
-    Sinks.One<String> release = Sinks.one();
-    CountDownLatch loading = new CountDownLatch(1);
-    StepVerifier read = StepVerifier.create(cache.cacheAside("k", k -> {
-      loading.countDown();
-      return release.asMono();
-    })).expectNext("ours").expectComplete().verifyLater();
-    Latches.await(loading, "the load to start under the lease");
-    fixture.raw.set(valueKey, theirs);
-    release.tryEmitValue("ours");
-    read.verify(TIMEOUT);
-
+    String valueKey = leasedLoadRacing("racing", key -> fixture.raw.set(key, theirs));
     assertThat(fixture.raw.get(valueKey)).as("their value").isEqualTo(theirs);
   }
+
   /** As above, with a value of another Redis type (a hash), which a plain SET would replace. */
   @ParameterizedTest
   @EnumSource(Topology.class)
   void foreignHashWrittenDuringOurLeasedLoad_isNotReplaced(Topology topology) {
     fixture = topology.open();
-    CacheAside<String, String> cache = instance("racing-hash");
-    String valueKey = RedisCacheStore.valueKey(await(cache.storeKey("k")));
-    Sinks.One<String> release = Sinks.one();
-    CountDownLatch loading = new CountDownLatch(1);
-    StepVerifier read = StepVerifier.create(cache.cacheAside("k", k -> {
-      loading.countDown();
-      return release.asMono();
-    })).expectNext("ours").expectComplete().verifyLater();
-    Latches.await(loading, "the load to start under the lease");
-    fixture.raw.hset(valueKey, "f", bytes("theirs"));
-    release.tryEmitValue("ours");
-    read.verify(TIMEOUT);
-
+    String valueKey =
+        leasedLoadRacing("racing-hash", key -> fixture.raw.hset(key, "f", bytes("theirs")));
     assertThat(fixture.raw.type(valueKey)).isEqualTo("hash");
     assertThat(fixture.raw.hget(valueKey, "f")).isEqualTo(bytes("theirs"));
-    assertThat(fixture.raw.exists(RedisCacheStore.leaseKey(await(cache.storeKey("k")))))
-        .as("the lease was cleared").isZero();
+  }
+
+  /** As above, with an empty string: not our mark either. */
+  @ParameterizedTest
+  @EnumSource(Topology.class)
+  void foreignEmptyStringWrittenDuringOurLeasedLoad_isNotOverwritten(Topology topology) {
+    fixture = topology.open();
+    String valueKey = leasedLoadRacing("racing-empty", key -> fixture.raw.set(key, new byte[0]));
+    assertThat(fixture.raw.get(valueKey)).isEmpty();
   }
 
   /**
