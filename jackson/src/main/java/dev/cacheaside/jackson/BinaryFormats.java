@@ -2,6 +2,7 @@ package dev.cacheaside.jackson;
 
 import tools.jackson.databind.ObjectMapper;
 import tools.jackson.dataformat.cbor.CBORMapper;
+import tools.jackson.dataformat.cbor.CBORWriteFeature;
 import tools.jackson.dataformat.smile.SmileMapper;
 
 /**
@@ -42,6 +43,9 @@ final class BinaryFormats {
   }
 
   private static final class Cbor {
-    static final ObjectMapper MAPPER = CBORMapper.builder().findAndAddModules().build();
+    // The self-describe tag marks every entry as CBOR, so the codec can refuse bytes of another
+    // codec (a JSON "5" is also a valid CBOR item, the integer -22).
+    static final ObjectMapper MAPPER = CBORMapper.builder()
+        .enable(CBORWriteFeature.WRITE_TYPE_HEADER).findAndAddModules().build();
   }
 }

@@ -3,6 +3,7 @@ package dev.cacheaside.jackson;
 import dev.cacheaside.core.Codec;
 import java.lang.reflect.Type;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 import tools.jackson.core.JacksonException;
 import tools.jackson.databind.DeserializationFeature;
 import tools.jackson.databind.JavaType;
@@ -59,11 +60,19 @@ import tools.jackson.databind.json.JsonMapper;
  */
 public final class JacksonCodec<V> implements Codec<V> {
   private static final JsonMapper DEFAULT_MAPPER = JsonMapper.builder().findAndAddModules().build();
+  private static final byte[] CBOR_SELF_DESCRIBE = {(byte) 0xD9, (byte) 0xD9, (byte) 0xF7};
 
   private final ObjectReader reader;
   private final ObjectWriter writer;
   private final JavaType type;
   private final String format;
+  /**
+   * What every value this codec reads must begin with, or null: the CBOR self-describe tag when
+   * the mapper writes it. CBOR has no header of its own, and some bytes of other codecs are valid
+   * CBOR items (a JSON {@code 5} is the integer -22), so without the tag an entry written by
+   * another codec under the same cache name could be read as a wrong value.
+   */
+  private final byte @Nullable [] header;
 
   private JacksonCodec(ObjectMapper mapper, JavaType type) {
     this.type = type;
@@ -75,6 +84,34 @@ public final class JacksonCodec<V> implements Codec<V> {
     this.reader = mapper.readerFor(type).without(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES,
         DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
     this.writer = mapper.writerFor(type);
+    this.header = "CBOR".equals(format) && writesSelfDescribeTag(mapper) ? CBOR_SELF_DESCRIBE
+        : null;
+  }
+
+  /**
+   * Whether {@code mapper} starts what it writes with CBOR's self-describe tag (RFC 8949 3.4.6;
+   * {@code CBORWriteFeature.WRITE_TYPE_HEADER}, on in {@link #cbor(Class)}'s mapper). Found by
+   * writing a probe rather than by asking the factory, so this class needs no CBOR class.
+   */
+  private static boolean writesSelfDescribeTag(ObjectMapper mapper) {
+    try {
+      byte[] probe = mapper.writeValueAsBytes(0);
+      return startsWith(probe, 0, probe.length, CBOR_SELF_DESCRIBE);
+    } catch (JacksonException e) {
+      return false;
+    }
+  }
+
+  private static boolean startsWith(byte[] bytes, int offset, int length, byte[] prefix) {
+    if (length < prefix.length) {
+      return false;
+    }
+    for (int i = 0; i < prefix.length; i++) {
+      if (bytes[offset + i] != prefix[i]) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /**
@@ -164,6 +201,10 @@ public final class JacksonCodec<V> implements Codec<V> {
 
   @Override
   public V decode(byte[] bytes, int offset, int length) {
+    if (header != null && !startsWith(bytes, offset, length, header)) {
+      throw new IllegalArgumentException("cannot read " + type + ": not a CBOR value with the"
+          + " self-describe tag this codec writes (an entry of another codec?)");
+    }
     V value;
     try {
       value = reader.readValue(bytes, offset, length);

@@ -8,6 +8,8 @@ import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import tools.jackson.databind.ObjectMapper;
+import tools.jackson.dataformat.cbor.CBORMapper;
 
 /**
  * Hostile bytes for the binary formats: lengths that declare gigabytes, nesting as deep as the
@@ -23,6 +25,9 @@ class BinaryFormatsAttacksTest {
     return out;
   }
 
+  /** CBOR's self-describe tag, which {@code JacksonCodec.cbor} writes and requires. */
+  private static final byte[] CBOR_TAG = {(byte) 0xD9, (byte) 0xD9, (byte) 0xF7};
+
   @Test
   void cbor_declaredLengthsOfGigabytes_corruptNotOutOfMemory() {
     byte[][] entries = {
@@ -36,7 +41,8 @@ class BinaryFormatsAttacksTest {
     for (Class<?> type : List.of(String.class, byte[].class, Object.class, Product.class,
         List.class)) {
       Codec<?> codec = JacksonCodec.cbor(type);
-      for (byte[] entry : entries) {
+      for (byte[] body : entries) {
+        byte[] entry = concat(CBOR_TAG, body);
         assertThatThrownBy(() -> codec.decode(entry)).as("%s from %s", type,
             Arrays.toString(entry)).isInstanceOf(IllegalArgumentException.class);
       }
@@ -67,9 +73,10 @@ class BinaryFormatsAttacksTest {
   @Test
   void deepNesting_corruptNotStackOverflow() {
     int depth = 200_000;
-    byte[] cbor = new byte[depth + 1];
-    Arrays.fill(cbor, (byte) 0x81); // an array of one element, nested
-    cbor[depth] = 0x01;
+    byte[] nested = new byte[depth + 1];
+    Arrays.fill(nested, (byte) 0x81); // an array of one element, nested
+    nested[depth] = 0x01;
+    byte[] cbor = concat(CBOR_TAG, nested);
     assertThatThrownBy(() -> JacksonCodec.cbor(Object.class).decode(cbor))
         .isInstanceOf(IllegalArgumentException.class);
     assertThatThrownBy(() -> JacksonCodec.cbor(List.class).decode(cbor))
@@ -96,20 +103,40 @@ class BinaryFormatsAttacksTest {
 
   /**
    * A JSON entry read by a CBOR codec (a cache switched from JSON to CBOR without raising its
-   * schemaVersion, against the advice): CBOR has no header and JSON's first byte is a valid CBOR
-   * item, but Jackson 3 fails on trailing tokens, so every JSON entry of more than one byte is
-   * corrupt. Not covered, and not asserted: a one-digit JSON number ({@code 5}, byte 0x35) is
-   * the CBOR integer -22, a wrong value; only the schemaVersion guards against that.
+   * schemaVersion, against the advice): corrupt, even a one-digit JSON number ({@code 5}, byte
+   * 0x35), which is a valid CBOR item (the integer -22): the codec writes CBOR's self-describe tag
+   * and refuses bytes without it.
    */
   @Test
-  void jsonEntry_readByCbor_corruptUnlessOneByte() {
+  void jsonEntry_readByCbor_corrupt_evenOneDigit() {
     record Case(Object value, Class<?> type) {}
     for (Case c : List.of(new Case(new Product(7, "kettle"), Product.class),
         new Case("kettle", String.class), new Case(123L, Long.class), new Case(-5L, Long.class),
-        new Case(List.of(1), List.class))) {
+        new Case(5L, Long.class), new Case(0, Integer.class), new Case(List.of(1), List.class))) {
       byte[] json = JacksonCodec.json(Object.class).encode(c.value());
       assertThatThrownBy(() -> JacksonCodec.cbor(c.type()).decode(json)).as("%s", c.value())
           .isInstanceOf(IllegalArgumentException.class);
     }
   }
+
+  /**
+   * Entries of the CBOR codec keep their tag whatever the value; a mapper of the application's
+   * that does not write the tag reads and writes without it (it asked for plain CBOR), and reads
+   * the codec's tagged entries too.
+   */
+  @Test
+  void cborTag_writtenAlways_requiredOnlyWhenTheMapperWritesIt() {
+    for (Object value : List.of(5L, "", List.of(), new Product(1, "k"))) {
+      assertThat(JacksonCodec.cbor(Object.class).encode(value)).as("%s", value)
+          .startsWith(CBOR_TAG);
+    }
+    ObjectMapper plain = CBORMapper.builder().build();
+    JacksonCodec<Long> untagged = JacksonCodec.of(Long.class, plain);
+    assertThat(untagged.encode(5L)).containsExactly(0x05);
+    assertThat(untagged.decode(new byte[] {0x05})).isEqualTo(5L);
+    assertThat(untagged.decode(JacksonCodec.cbor(Long.class).encode(5L))).isEqualTo(5L);
+    assertThatThrownBy(() -> JacksonCodec.cbor(Long.class).decode(new byte[] {0x05}))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("self-describe tag");
+  }
+
 }
