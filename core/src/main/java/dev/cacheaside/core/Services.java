@@ -32,7 +32,7 @@ record Services<K, V>(
     NearCache options = given.nearCache();
     NearTier near = options == null ? null : new NearTier(given.name(),
         Namespace.escape(given.name()) + ":", options, clock, stats);
-    if (near != null && given.store().invalidations(near) == null) {
+    if (near != null && WeakInvalidationListener.register(given.store(), near) == null) {
       throw new IllegalStateException("cache '" + given.name() + "': a near cache needs a store "
           + "that announces its changes (CacheStore.invalidations); " + given.store()
           + " does not");
