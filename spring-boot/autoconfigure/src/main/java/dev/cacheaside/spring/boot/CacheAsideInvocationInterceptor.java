@@ -4,6 +4,7 @@ import org.aopalliance.intercept.MethodInterceptor;
 import org.aopalliance.intercept.MethodInvocation;
 import org.jspecify.annotations.Nullable;
 import org.reactivestreams.Publisher;
+import org.springframework.aop.ProxyMethodInvocation;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
@@ -16,6 +17,12 @@ import reactor.core.publisher.Mono;
  * <p>Deferring the call to subscription is what Spring's own reactive transaction interceptor
  * does; it also makes the cache read lazy, where Spring's interceptor would start it when the
  * method is called. A call that throws at once becomes an error signal.
+ *
+ * <p>Each subscription proceeds on its own copy of the invocation: a Spring invocation walks its
+ * interceptor chain with an index it keeps, so a second {@code proceed()} on the same one (the
+ * returned {@code Mono} subscribed again: {@code retry()}, {@code repeat()}, two subscribers)
+ * would start past Spring's cache interceptor and call the method uncached, and two at once would
+ * share the index.
  */
 final class CacheAsideInvocationInterceptor implements MethodInterceptor {
 
@@ -25,16 +32,26 @@ final class CacheAsideInvocationInterceptor implements MethodInterceptor {
     if (Mono.class.isAssignableFrom(returnType)) {
       return Mono.deferContextual(context -> {
         InvocationScope scope = new InvocationScope(context);
-        return scope.around(publisher(scope, invocation));
+        return scope.around(publisher(scope, copy(invocation)));
       });
     }
     if (Flux.class.isAssignableFrom(returnType)) {
       return Flux.deferContextual(context -> {
         InvocationScope scope = new InvocationScope(context);
-        return scope.around(Flux.from(publisher(scope, invocation)));
+        return scope.around(Flux.from(publisher(scope, copy(invocation))));
       });
     }
     return invocation.proceed();
+  }
+
+  /**
+   * An invocation that can proceed once more from where {@code invocation} stands (just after
+   * this interceptor), without moving {@code invocation} itself; the one given when it cannot be
+   * copied (not a proxy's invocation).
+   */
+  private static MethodInvocation copy(MethodInvocation invocation) {
+    return invocation instanceof ProxyMethodInvocation proxied ? proxied.invocableClone()
+        : invocation;
   }
 
   @SuppressWarnings("unchecked")
