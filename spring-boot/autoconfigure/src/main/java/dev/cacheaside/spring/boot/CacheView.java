@@ -6,6 +6,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
+import org.springframework.cache.interceptor.CacheOperationInvoker.ThrowableWrapper;
 import org.springframework.cache.Cache;
 import org.springframework.cache.support.SimpleValueWrapper;
 import reactor.core.publisher.Mono;
@@ -69,8 +70,11 @@ final class CacheView implements Cache {
   @SuppressWarnings("unchecked")
   public <T> CompletableFuture<T> retrieve(Object key, Supplier<CompletableFuture<T>> valueLoader) {
     // suppressCancel: the load is shared by every caller of the key; one caller's cancel must
-    // not cancel Spring's future that the others wait on.
-    return (CompletableFuture<T>) owner.load(key, shape, k -> Mono.fromFuture(valueLoader, true))
+    // not cancel Spring's future that the others wait on. A method that throws instead of
+    // returning a Mono reaches the loader wrapped by Spring's cache interceptor, which unwraps
+    // only what is thrown through it: the callers get the method's own exception.
+    return (CompletableFuture<T>) owner.load(key, shape, k -> Mono.fromFuture(valueLoader, true)
+            .onErrorMap(ThrowableWrapper.class, ThrowableWrapper::getOriginal))
         .contextWrite(context())
         .toFuture();
   }
