@@ -100,8 +100,9 @@ final class StoreCalls {
   }
 
   /**
-   * Stores an entry: under the lease {@code token} ({@code setIfLeased}; a refused store is
-   * counted as a lease lost), or unconditionally when {@code token} is null (leases off).
+   * Stores an entry: under the lease {@code token} ({@code setIfLeased}; a refused store, the
+   * lease gone or another application's value found at the key, is counted as a lease lost),
+   * or unconditionally when {@code token} is null (leases off).
    */
   Mono<Void> store(String storeKey, @Nullable String token, Encoded entry) {
     Mono<Void> write = token == null

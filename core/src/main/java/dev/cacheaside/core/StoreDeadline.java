@@ -73,16 +73,35 @@ final class StoreDeadline {
       }
     }
     if (any) {
-      schedule();
+      rearm(now);
       return;
     }
     running.set(false);
     // A read may have noted the tick between the scan and the flag: look once more.
     for (Object candidate : inFlight.get()) {
       if (candidate instanceof Timed && running.compareAndSet(false, true)) {
-        schedule();
+        rearm(now);
         return;
       }
+    }
+  }
+
+  /**
+   * Schedules the next tick for the reads in flight. If the scheduler throws, nothing would tick
+   * again until another read is sent, and none may come: the reads waiting now could wait for
+   * ever. They are all cut off at once instead, early rather than never (the loader answers
+   * them), and the error goes to the scheduler's handler; the next read arms the timer again.
+   */
+  private void rearm(int now) {
+    try {
+      schedule();
+    } catch (RuntimeException | Error refused) {
+      for (Object candidate : inFlight.get()) {
+        if (candidate instanceof Timed timed) {
+          timed.expireIfSentBy(now);
+        }
+      }
+      throw refused;
     }
   }
 }

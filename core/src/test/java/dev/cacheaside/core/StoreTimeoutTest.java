@@ -152,12 +152,16 @@ class StoreTimeoutTest {
     assertThat(cache.stats().storeErrors()).isZero();
   }
   /**
-   * {@link #time}, except that while {@link #refusing} the hit path's store timer (a tick every
-   * quarter of the store timeout) is refused with a throw; the slow paths' own timeouts are
-   * scheduled as usual.
+   * {@link #time}, except that while {@link #refusing}, or once {@link #allowed} armings were
+   * let through, the hit path's store timer (a tick every quarter of the store timeout) is
+   * refused with a throw; the slow paths' own timeouts are scheduled as usual. A task that throws
+   * is dropped, as a pool does ({@code Schedulers.parallel()} hands the error to its handler),
+   * never thrown at whoever advances the clock.
    */
   final class RefusingTimers implements Scheduler {
     volatile boolean refusing;
+    final AtomicInteger allowed = new AtomicInteger(Integer.MAX_VALUE);
+    final AtomicInteger refused = new AtomicInteger();
 
     @Override
     public Disposable schedule(Runnable task) {
@@ -166,10 +170,18 @@ class StoreTimeoutTest {
 
     @Override
     public Disposable schedule(Runnable task, long delay, TimeUnit unit) {
-      if (refusing && unit.toMillis(delay) == TIMEOUT.toMillis() / 4) {
+      if (unit.toMillis(delay) == TIMEOUT.toMillis() / 4
+          && (refusing || allowed.getAndDecrement() <= 0)) {
+        refused.incrementAndGet();
         throw new IllegalStateException("timer refused");
       }
-      return time.schedule(task, delay, unit);
+      return time.schedule(() -> {
+        try {
+          task.run();
+        } catch (RuntimeException dropped) {
+          // Handled by the pool's error handler, which a test does not need.
+        }
+      }, delay, unit);
     }
 
     @Override
@@ -211,5 +223,27 @@ class StoreTimeoutTest {
     time.advanceTimeBy(TIMEOUT.multipliedBy(4));
     frozen.verify(Duration.ofSeconds(5));
     assertThat(store.cancelled.get()).as("the store timer runs again").isPositive();
+  }
+
+  /**
+   * The timer was armed for a read; when it ticks and finds the read still waiting on a frozen
+   * store, re-arming it throws (a scheduler failing intermittently). No other read comes to arm
+   * it again: the waiting read must still end within bounded time, answered by the loader.
+   */
+  @Test
+  void schedulerThrowsWhenTheTimerReArms_readInFlightStillEnds() {
+    RefusingTimers timers = new RefusingTimers();
+    CacheAside<String, String> cache = CacheAside.<String, String>builder("rearm")
+        .store(store).codec(Codec.utf8()).clock(new SchedulerClock(time)).scheduler(timers)
+        .storeTimeout(TIMEOUT).build();
+    cache.cacheAside("warm-up", k -> Mono.just("v")).block(Duration.ofSeconds(5));
+    time.advanceTimeBy(TIMEOUT.multipliedBy(2));
+    timers.allowed.set(1);
+    store.frozen = true;
+    StepVerifier frozen = StepVerifier.create(cache.cacheAside("k", k -> Mono.just("loaded")))
+        .expectNext("loaded").expectComplete().verifyLater();
+    time.advanceTimeBy(TIMEOUT.multipliedBy(10));
+    assertThat(timers.refused).as("the re-arm was refused").hasPositiveValue();
+    frozen.verify(Duration.ofSeconds(5));
   }
 }

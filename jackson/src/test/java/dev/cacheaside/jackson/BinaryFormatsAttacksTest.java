@@ -139,4 +139,37 @@ class BinaryFormatsAttacksTest {
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("self-describe tag");
   }
 
+  /**
+   * Bytes that carry the CBOR tag but no sound value after it, and tagged values read through a
+   * region of a larger array (as a wrapping codec, such as compression's, passes them): each is a
+   * corrupt entry, and the tag must be at the region's start, not before it.
+   */
+  @Test
+  void cborTag_withoutASoundValueAfterIt_orOutsideTheRegion_corrupt() {
+    JacksonCodec<Product> codec = JacksonCodec.cbor(Product.class);
+    byte[] entry = codec.encode(new Product(7, "kettle"));
+    byte[][] broken = {
+        CBOR_TAG, // the tag alone
+        concat(CBOR_TAG, new byte[] {(byte) 0xFF}), // a break
+        concat(CBOR_TAG, new byte[] {0x1C}), // a reserved initial byte
+        concat(CBOR_TAG, new byte[] {(byte) 0xF6}), // null
+        concat(entry, new byte[] {5}), // a second item after the value
+        concat(entry, entry), // the entry twice
+        Arrays.copyOf(entry, entry.length - 1), // cut short
+        JacksonCodec.smile(Product.class).encode(new Product(7, "kettle")),
+    };
+    for (byte[] bytes : broken) {
+      assertThatThrownBy(() -> codec.decode(bytes)).as(Arrays.toString(bytes))
+          .isInstanceOf(IllegalArgumentException.class);
+    }
+    byte[] framed = concat(new byte[] {0}, entry);
+    assertThat(codec.decode(framed, 1, entry.length)).isEqualTo(new Product(7, "kettle"));
+    assertThatThrownBy(() -> codec.decode(concat(CBOR_TAG, framed), 3 + 1, 2))
+        .as("a region shorter than the tag").isInstanceOf(IllegalArgumentException.class);
+    byte[] tagBeforeRegion = concat(CBOR_TAG, Arrays.copyOfRange(entry, 3, entry.length));
+    assertThat(codec.decode(tagBeforeRegion)).isEqualTo(new Product(7, "kettle"));
+    assertThatThrownBy(() -> codec.decode(concat(new byte[] {0}, tagBeforeRegion), 4,
+        entry.length - 3)).as("the tag before the region")
+        .isInstanceOf(IllegalArgumentException.class);
+  }
 }

@@ -77,9 +77,11 @@ final class LeaseScripts {
    * with its TTL and delete the lease (1), else change nothing (0). A delete of the entry removed
    * the lease, so a load that began before the delete cannot store its result after it. A value
    * that is not this library's ({@code GETRANGE} finds another first byte than
-   * {@code CacheStore.ENTRY_MARK}, an empty string, or another type), written by another
+   * {@code CacheStore.ENTRY_MARK}, fewer than two bytes, or another type), written by another
    * application while the lease was held, is left as it is: the lease is deleted and nothing
-   * stored (0). Reading one byte keeps the check O(1) whatever the value's size. A marked lease's
+   * stored (0). The mark alone is foreign too: every entry is longer, and the core reads one
+   * byte as another application's value. Reading two bytes keeps the check O(1) whatever the
+   * value's size. A marked lease's
    * end is published on {@link #LEASE_ENDED_CHANNEL}; the value keys whose value was replaced (a
    * refresh) on {@link Invalidations#CHANNEL}, in one message.
    * KEYS: value1, lease1, ...; ARGV: token1, value1, ttl1 in ms, token2, ...
@@ -95,9 +97,10 @@ final class LeaseScripts {
         local waited = lease and lease ~= ARGV[a] and lease == ARGV[a] .. '%1$s'
         result[i] = 0
         if lease == ARGV[a] or waited then
-          local head = redis.pcall('GETRANGE', KEYS[2 * i - 1], 0, 0)
+          local head = redis.pcall('GETRANGE', KEYS[2 * i - 1], 0, 1)
           local present = head ~= '' or redis.call('EXISTS', KEYS[2 * i - 1]) == 1
-          if head == mark or not present then
+          local ours = type(head) == 'string' and #head == 2 and string.sub(head, 1, 1) == mark
+          if ours or not present then
             if present then
               replaced[#replaced + 1] = KEYS[2 * i - 1]
             end

@@ -90,9 +90,10 @@ public interface CacheStore {
   Mono<String> tryLease(String key, Duration leaseTtl);
 
   /**
-   * The first byte of every value the core stores (its entry format's magic number). A present
-   * value that does not begin with it is not this library's: another application wrote it on a
-   * shared store, and {@link #setIfLeased} never replaces it.
+   * The first byte of every value the core stores (its entry format's magic number; every value
+   * is at least two bytes long). A present value that does not begin with it, or is shorter than
+   * two bytes, is not this library's: another application wrote it on a shared store, and
+   * {@link #setIfLeased} never replaces it.
    *
    * @since 0.1
    */
@@ -101,7 +102,8 @@ public interface CacheStore {
   /**
    * Stores the value only if {@code token} is still the key's current lease and the key holds no
    * value that is not this library's, and clears the lease in the same atomic step. A value that
-   * does not begin with {@link #ENTRY_MARK} (or, in a store with types, a value of another type),
+   * does not begin with {@link #ENTRY_MARK}, or is shorter than two bytes (or, in a store with
+   * types, a value of another type),
    * written by another application while the lease was held, is left as it is: the lease is
    * cleared and nothing is stored.
    *

@@ -111,7 +111,8 @@ public final class CacheStats {
   }
 
   /** Stores refused because the lease was gone: a write's invalidation (a stale set prevented), an
-   * expired lease, or a takeover. */
+   * expired lease, or a takeover; or because another application wrote its value at the key while
+   * the lease was held (the store ended the lease and left that value). */
   public long leasesLost() {
     return values[Name.LEASES_LOST.ordinal()];
   }

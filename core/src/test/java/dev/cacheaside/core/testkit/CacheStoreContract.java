@@ -333,6 +333,19 @@ public abstract class CacheStoreContract {
     assertThat(text(await(store().get("k")))).isEqualTo("theirs");
   }
 
+  /**
+   * Our mark alone, one byte: no value this library writes is that short (the core reads it as a
+   * foreign value, {@code Envelope.classify}, counts it and promises to leave it), so the leased
+   * store must leave it too.
+   */
+  @Test
+  void setIfLeased_markAloneWrittenDuringTheLease_isLeft() {
+    String token = grantedToken("k");
+    await(store().set("k", new byte[] {CacheStore.ENTRY_MARK}, LONG_TTL));
+    assertThat(await(store().setIfLeased("k", token, ours("loaded"), LONG_TTL))).isFalse();
+    assertThat(await(store().get("k"))).containsExactly(CacheStore.ENTRY_MARK);
+  }
+
   @Test
   void setIfLeased_ourOwnValueWrittenDuringTheLease_isReplaced() {
     String token = grantedToken("k");
