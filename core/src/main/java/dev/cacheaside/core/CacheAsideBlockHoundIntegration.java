@@ -8,8 +8,12 @@ import reactor.blockhound.integration.BlockHoundIntegration;
  * library's dependencies are not blocking I/O. Loaded by BlockHound's service loader; BlockHound
  * is an optional dependency and this class is never touched without it.
  *
- * <p>Caffeine takes its eviction lock for a few microseconds of maintenance after writes; under
- * contention the lock may park, which BlockHound would report from a non-blocking thread.
+ * <p>Caffeine takes its eviction lock for a few microseconds of maintenance after writes
+ * ({@code performCleanUp}, and {@code lock} when a writer finds the write buffer full) and to
+ * clear the cache (a near cache's flush, on the event loop that heard the generation bump or the
+ * lost stream); under contention the lock may park, which BlockHound would report from a
+ * non-blocking thread. Reported, the error escaped the flush midway, and the pub/sub connection
+ * that carried the message was reset.
  *
  * @since 0.1
  */
@@ -19,7 +23,9 @@ public final class CacheAsideBlockHoundIntegration implements BlockHoundIntegrat
 
   @Override
   public void applyTo(BlockHound.Builder builder) {
-    builder.allowBlockingCallsInside(
-        "com.github.benmanes.caffeine.cache.BoundedLocalCache", "performCleanUp");
+    for (String method : new String[] {"performCleanUp", "lock", "clear"}) {
+      builder.allowBlockingCallsInside("com.github.benmanes.caffeine.cache.BoundedLocalCache",
+          method);
+    }
   }
 }

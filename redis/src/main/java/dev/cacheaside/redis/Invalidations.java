@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.jspecify.annotations.Nullable;
 import reactor.core.Disposable;
+import reactor.core.Exceptions;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
@@ -175,10 +176,19 @@ final class Invalidations extends RedisPubSubAdapter<String, byte[]>
         } else {
           listener.lost();
         }
-      } catch (RuntimeException e) {
-        LOG.warn("an invalidation listener failed: {}", e.toString());
+      } catch (Throwable e) {
+        failed(e);
       }
     }
+  }
+
+  /**
+   * A listener that throws, even an {@link Error} (BlockHound's, say), must not keep the others
+   * from hearing the message, nor reach Lettuce, which resets the pub/sub connection on it.
+   */
+  private static void failed(Throwable e) {
+    Exceptions.throwIfJvmFatal(e);
+    LOG.warn("an invalidation listener failed: {}", e.toString());
   }
 
   @Override
@@ -205,8 +215,8 @@ final class Invalidations extends RedisPubSubAdapter<String, byte[]>
           } else if (storeKey != null) {
             listener.invalidated(storeKey);
           }
-        } catch (RuntimeException e) {
-          LOG.warn("an invalidation listener failed: {}", e.toString());
+        } catch (Throwable e) {
+          failed(e);
         }
       }
     }

@@ -8,6 +8,7 @@ import dev.cacheaside.core.Codec;
 import dev.cacheaside.core.NearCache;
 import dev.cacheaside.core.spi.CacheStore;
 import dev.cacheaside.core.spi.ForwardingCacheStore;
+import dev.cacheaside.core.spi.InvalidationListener;
 import dev.cacheaside.redis.RedisFixture.Topology;
 import dev.cacheaside.testing.Poll;
 import dev.cacheaside.testing.RedisProxy;
@@ -25,6 +26,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.function.Function;
+import java.util.function.Supplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -328,6 +330,68 @@ class NearCacheIT {
             .then(Mono.fromSupplier(() -> near.stats().nearCache().size())))
         .as("the local copy is gone when the call completes").expectNext(0L).verifyComplete();
     assertThat(read(near, "k", "v2")).isEqualTo("v2");
+  }
+
+  /** Fails every call as its name says: a listener's bug, or BlockHound's error in it. */
+  private static final class Throwing implements InvalidationListener {
+    private final Supplier<? extends Throwable> failure;
+
+    Throwing(Supplier<? extends Throwable> failure) {
+      this.failure = failure;
+    }
+
+    private void fail() {
+      Throwable t = failure.get();
+      if (t instanceof Error error) {
+        throw error;
+      }
+      throw (RuntimeException) t;
+    }
+
+    @Override
+    public void invalidated(String storeKey) {
+      fail();
+    }
+
+    @Override
+    public void namespaceInvalidated(String namespace) {
+      fail();
+    }
+
+    @Override
+    public void lost() {}
+
+    @Override
+    public void restored() {}
+  }
+
+  /**
+   * Listeners registered before a near cache that throw, an exception or an {@link Error} (what
+   * BlockHound throws from a contended lock): the near cache after them still hears every
+   * change, and the pub/sub connection is not reset (its copies are not flushed by a "lost").
+   */
+  @ParameterizedTest
+  @EnumSource(Topology.class)
+  void listenersThatThrow_neitherSilenceTheOthersNorBreakTheStream(Topology topology) {
+    flush(topology);
+    RedisCacheStore store = store(topology);
+    store.invalidations(new Throwing(() -> new IllegalStateException("a listener's bug")));
+    store.invalidations(new Throwing(() -> new AssertionError("an Error in a listener")));
+    CacheAside<String, String> a = near(store);
+    CacheAside<String, String> b = near(store(topology));
+    for (String key : List.of("k1", "k2")) {
+      fill(a, key, "v1");
+    }
+    long flushes = a.stats().nearCache().flushes();
+
+    b.writeThenInvalidate("k1", Mono.just("w")).block(WAIT);
+    Poll.until("k1 dropped past the throwing listeners", WAIT,
+        () -> a.stats().nearCache().size() == 1);
+    b.bumpGeneration().block(WAIT);
+    Poll.until("the bump heard past the throwing listeners", WAIT,
+        () -> a.stats().nearCache().flushes() == flushes + 1
+            && a.stats().nearCache().size() == 0);
+    assertThat(a.stats().nearCache().bypassing()).as("the stream was never lost").isFalse();
   }
 
   @ParameterizedTest
