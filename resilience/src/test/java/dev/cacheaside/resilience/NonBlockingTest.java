@@ -7,6 +7,7 @@ import dev.cacheaside.core.spi.CacheStore;
 import dev.cacheaside.core.Codec;
 import dev.cacheaside.core.spi.ForwardingCacheStore;
 import dev.cacheaside.core.spi.InMemoryCacheStore;
+import dev.cacheaside.core.spi.StoreState;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig.SlidingWindowSynchronizationStrategy;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig.SlidingWindowType;
@@ -15,6 +16,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.BooleanSupplier;
+import java.util.function.IntFunction;
 import org.junit.jupiter.api.Test;
 import reactor.blockhound.BlockingOperationError;
 import reactor.core.publisher.Flux;
@@ -100,27 +103,43 @@ class NonBlockingTest {
       operatorErrors.add(e);
       return e;
     });
-    Flux<String> work = Flux.range(0, 2_500)
-        .flatMap(i -> {
-          if (i % 500 == 0) {
-            faulty.mode = phases[i / 500];
-          }
-          int key = i % 60;
-          Mono<String> read = cache.cacheAside(key, k -> Mono.fromSupplier(
-              () -> db.computeIfAbsent(k, x -> "v" + x)).subscribeOn(Schedulers.parallel()));
-          Mono<String> op = i % 11 == 0
-              ? cache.writeThenInvalidate(key, Mono.fromSupplier(() -> {
-                db.put(key, "w" + key);
-                return "w";
-              }))
-              // An invalidation sent to the frozen store before the breaker opened waits for it
-              // until the core gives up (its store timeout): it fails, and is owed for replay.
-              : i % 13 == 0 ? cache.invalidate(key).onErrorResume(e -> Mono.empty()).then(read)
-              : read;
-          return op.subscribeOn(Schedulers.parallel());
-        }, 64);
+    IntFunction<Mono<String>> operation = i -> {
+      int key = i % 60;
+      Mono<String> read = cache.cacheAside(key, k -> Mono.fromSupplier(
+          () -> db.computeIfAbsent(k, x -> "v" + x)).subscribeOn(Schedulers.parallel()));
+      Mono<String> op = i % 11 == 0
+          ? cache.writeThenInvalidate(key, Mono.fromSupplier(() -> {
+            db.put(key, "w" + key);
+            return "w";
+          }))
+          // An invalidation sent to the frozen store before the breaker opened waits for it
+          // until the core gives up (its store timeout): it fails, and is owed for replay.
+          : i % 13 == 0 ? cache.invalidate(key).onErrorResume(e -> Mono.empty()).then(read)
+          : read;
+      return op.subscribeOn(Schedulers.parallel());
+    };
     try {
-      StepVerifier.create(work.then()).expectComplete().verify(Duration.ofSeconds(60));
+      // Each phase runs rounds of 250 operations, 64 at a time, until it has done what it is
+      // there for (down: the breaker opened; frozen: a call was cut off; up: the store is UP
+      // again), at most 40 rounds: on a loaded machine a fixed count of operations may end a
+      // phase before its work was done (seen on a CI-like run of two builds at once).
+      int next = 0;
+      for (FaultyStore.Mode phase : phases) {
+        faulty.mode = phase;
+        long skipped = resilient.stats().skippedCalls();
+        long timeouts = resilient.stats().timeouts();
+        BooleanSupplier done = switch (phase) {
+          case DOWN -> () -> resilient.stats().skippedCalls() > skipped;
+          case FROZEN -> () -> resilient.stats().timeouts() > timeouts;
+          case UP -> () -> resilient.state() == StoreState.UP;
+        };
+        int rounds = 0;
+        do {
+          StepVerifier.create(Flux.range(next, 250).flatMap(operation::apply, 64).then())
+              .expectComplete().verify(Duration.ofSeconds(60));
+          next += 250;
+        } while (!done.getAsBoolean() && ++rounds < 40);
+      }
       faulty.mode = FaultyStore.Mode.UP;
       Poll.until("recovery", Duration.ofSeconds(20), () -> {
         cache.cacheAside(0, k -> Mono.just("x")).subscribeOn(Schedulers.parallel())
