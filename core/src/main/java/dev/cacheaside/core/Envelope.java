@@ -1,5 +1,6 @@
 package dev.cacheaside.core;
 
+import dev.cacheaside.core.spi.CacheStore;
 import java.util.Arrays;
 
 /**
@@ -29,7 +30,7 @@ import java.util.Arrays;
 record Envelope(boolean negative, int schemaVersion, long loadedAt, long expiresAt,
     int loadMillis, byte[] data, int offset) {
   /** The store's mark of this library's values: stores refuse to replace any other. */
-  static final byte MAGIC = dev.cacheaside.core.spi.CacheStore.ENTRY_MARK;
+  static final byte MAGIC = CacheStore.ENTRY_MARK;
   static final byte VERSION = 2;
   static final int HEADER = 27;
   private static final byte FLAG_NEGATIVE = 1;
@@ -56,7 +57,7 @@ record Envelope(boolean negative, int schemaVersion, long loadedAt, long expires
 
   /** Whether {@code bytes} are an envelope this reader, of {@code schemaVersion}, may decode. */
   static Kind classify(byte[] bytes, int schemaVersion) {
-    if (bytes.length < 2 || bytes[0] != MAGIC) {
+    if (!CacheStore.isEntry(bytes)) {
       return Kind.FOREIGN;
     }
     if (bytes[1] != VERSION) {

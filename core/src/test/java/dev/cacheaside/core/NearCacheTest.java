@@ -75,12 +75,21 @@ class NearCacheTest {
     assertThat(near.stats().nearCache().size()).isEqualTo(1);
   }
 
-  @Test
-  void race_valueFetchedBeforeAnInvalidation_isNeverInstalledAfterIt() {
+  /**
+   * Stores "v1" through the other instance, then starts a read of it on the near instance whose
+   * store reply is held by the gate; the read's answer goes to the sink returned.
+   */
+  private Sinks.One<String> readOfV1Held() {
     read(other, "k", "v1");
     gate.hold();
     Sinks.One<String> first = Sinks.one();
     near.cacheAside("k", k -> value("unused")).subscribe(first::tryEmitValue);
+    return first;
+  }
+
+  @Test
+  void race_valueFetchedBeforeAnInvalidation_isNeverInstalledAfterIt() {
+    Sinks.One<String> first = readOfV1Held();
     assertThat(gate.heldReads()).as("the GET ran and its reply is held").isEqualTo(1);
 
     other.invalidate("k").block(WAIT);
@@ -165,10 +174,7 @@ class NearCacheTest {
 
   @Test
   void readBeforeABreak_isNeverServedAfterTheStreamIsBack() {
-    read(other, "k", "v1");
-    gate.hold();
-    Sinks.One<String> first = Sinks.one();
-    near.cacheAside("k", k -> value("unused")).subscribe(first::tryEmitValue);
+    Sinks.One<String> first = readOfV1Held();
     gate.listener().lost();
     gate.listener().restored();
     gate.release();

@@ -76,14 +76,12 @@ final class LeaseScripts {
    * Per entry: if the lease key still holds the entry's token (marked or not), store the value
    * with its TTL and delete the lease (1), else change nothing (0). A delete of the entry removed
    * the lease, so a load that began before the delete cannot store its result after it. A value
-   * that is not this library's ({@code GETRANGE} finds another first byte than
-   * {@code CacheStore.ENTRY_MARK}, fewer than two bytes, or another type), written by another
-   * application while the lease was held, is left as it is: the lease is deleted and nothing
-   * stored (0). The mark alone is foreign too: every entry is longer, and the core reads one
-   * byte as another application's value. Reading two bytes keeps the check O(1) whatever the
-   * value's size. A marked lease's
-   * end is published on {@link #LEASE_ENDED_CHANNEL}; the value keys whose value was replaced (a
-   * refresh) on {@link Invalidations#CHANNEL}, in one message.
+   * that is not this library's ({@code CacheStore.isEntry}, checked on the two bytes
+   * {@code GETRANGE} reads, O(1) whatever the value's size; or a key of another type), written by
+   * another application while the lease was held, is left as it is: the lease is deleted and
+   * nothing stored (0). A marked lease's end is published on {@link #LEASE_ENDED_CHANNEL}; the
+   * value keys whose value was replaced (a refresh) on {@link Invalidations#CHANNEL}, in one
+   * message.
    * KEYS: value1, lease1, ...; ARGV: token1, value1, ttl1 in ms, token2, ...
    * Reply: one integer per entry.
    */

@@ -124,19 +124,31 @@ class NearCacheIT {
     assertThat(read(near, "k", "v2")).isEqualTo("v2");
   }
 
+  /** A proxy in front of the test Redis, closed after the test. */
+  private RedisProxy proxy(TestRedis redis) throws Exception {
+    RedisURI uri = redis.uri();
+    RedisProxy proxy = new RedisProxy(uri.getHost(), uri.getPort());
+    closing.add(proxy::close);
+    return proxy;
+  }
+
+  /** A client of {@code redis} whose connections go through {@code proxy}, shut after the test. */
+  private RedisClient clientThrough(RedisProxy proxy, TestRedis redis) {
+    RedisURI proxied = redis.uri();
+    proxied.setHost("127.0.0.1");
+    proxied.setPort(proxy.port());
+    RedisClient client = RedisClient.create(redis.client().getResources(), proxied);
+    closing.add(client::shutdown);
+    return client;
+  }
+
   /** The same race with the reply held on the wire, by a proxy in front of Redis. */
   @Test
   void race_replyHeldOnTheWire_oldValueNeverInstalled() throws Exception {
     TestRedis redis = TestRedis.get();
     redis.flushAll();
-    RedisURI uri = redis.uri();
-    RedisProxy proxy = new RedisProxy(uri.getHost(), uri.getPort());
-    RedisURI proxied = redis.uri();
-    proxied.setHost("127.0.0.1");
-    proxied.setPort(proxy.port());
-    RedisClient proxiedClient = RedisClient.create(redis.client().getResources(), proxied);
-    closing.add(proxy::close);
-    closing.add(proxiedClient::shutdown);
+    RedisProxy proxy = proxy(redis);
+    RedisClient proxiedClient = clientThrough(proxy, redis);
     // Commands through the proxy, invalidations straight from Redis: the reply is held, the
     // announcement of the delete is not.
     RedisCacheStore store = RedisCacheStore.builder()
@@ -176,14 +188,8 @@ class NearCacheIT {
   void streamFrozenWithoutADisconnect_bypassesTheTier() throws Exception {
     TestRedis redis = TestRedis.get();
     redis.flushAll();
-    RedisURI uri = redis.uri();
-    RedisProxy proxy = new RedisProxy(uri.getHost(), uri.getPort());
-    RedisURI proxied = redis.uri();
-    proxied.setHost("127.0.0.1");
-    proxied.setPort(proxy.port());
-    RedisClient proxiedClient = RedisClient.create(redis.client().getResources(), proxied);
-    closing.add(proxy::close);
-    closing.add(proxiedClient::shutdown);
+    RedisProxy proxy = proxy(redis);
+    RedisClient proxiedClient = clientThrough(proxy, redis);
     // Both connections through the proxy: holding its replies freezes commands and messages.
     RedisCacheStore store = RedisCacheStore.builder()
         .connection(proxiedClient.connect(RedisCacheStore.codec()))

@@ -100,10 +100,20 @@ public interface CacheStore {
   byte ENTRY_MARK = (byte) 0xCA;
 
   /**
+   * Whether {@code value} may be this library's: at least two bytes, the first
+   * {@link #ENTRY_MARK}. The one rule both sides keep: the core reads anything else as another
+   * application's value, and {@link #setIfLeased} never replaces anything else.
+   *
+   * @since 0.1
+   */
+  static boolean isEntry(byte[] value) {
+    return value.length >= 2 && value[0] == ENTRY_MARK;
+  }
+
+  /**
    * Stores the value only if {@code token} is still the key's current lease and the key holds no
    * value that is not this library's, and clears the lease in the same atomic step. A value that
-   * does not begin with {@link #ENTRY_MARK}, or is shorter than two bytes (or, in a store with
-   * types, a value of another type),
+   * is not an {@linkplain #isEntry entry} (or, in a store with types, a value of another type),
    * written by another application while the lease was held, is left as it is: the lease is
    * cleared and nothing is stored.
    *

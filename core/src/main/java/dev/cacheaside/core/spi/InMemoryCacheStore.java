@@ -304,9 +304,8 @@ public final class InMemoryCacheStore implements CacheStore {
         return live;
       }
       byte[] present = live.value();
-      if (present != null && (present.length < 2 || present[0] != ENTRY_MARK)) {
-        // Another application's value, written while the lease was held: left as it is. The
-        // mark alone is not ours either: every entry the core writes is longer.
+      if (present != null && !CacheStore.isEntry(present)) {
+        // Another application's value, written while the lease was held: left as it is.
         return new Slot(present, live.valueDeadline(), null, 0);
       }
       stored[0] = true;
